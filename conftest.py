@@ -1,0 +1,25 @@
+"""Suite-wide fixtures: fresh backends for every test, and loud skips for missing services."""
+
+import os
+
+import pytest
+
+
+def require_or_skip(variable: str, reason: str) -> None:
+    """Skip with ``reason``, or fail when ``variable`` is 1 (CI must not skip it)."""
+    if os.environ.get(variable) == "1":
+        pytest.fail(f"{variable}=1 but {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def fresh_backends():
+    """Each test builds its own queue and store backends, and none outlives it."""
+    from processing.queues import reset_queue
+    from tenants.stores import reset_store
+
+    reset_queue()
+    reset_store()
+    yield
+    reset_queue()
+    reset_store()

@@ -1,0 +1,204 @@
+"""
+Settings for dataproc, read from the environment (twelve-factor).
+
+Every value comes from an environment variable through django-environ, so the
+same image runs on a laptop (SQLite, embedded queue and store) and on Cloud Run
+(PostgreSQL, Pub/Sub, Firestore). A bad value fails at start-up rather than at
+the first request. ``DJANGO_DEBUG`` is off unless set: production is the default.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+
+if DEBUG:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-local-development-key-do-not-deploy")
+else:
+    SECRET_KEY = env.str("DJANGO_SECRET_KEY")
+
+ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "drf_spectacular",
+    "rest_framework_api_key",
+    "tenants",
+    "processing",
+    "ingest",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "dataproc_site.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "dataproc_site.wsgi.application"
+
+# Database: SQLite file by default, DATABASE_URL for PostgreSQL.
+DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # WAL lets the API append to the queue while the worker reads it; IMMEDIATE
+    # transactions take the write lock up front, so concurrent writers wait for
+    # it (busy timeout) instead of failing with "database is locked" mid-transaction.
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        {
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    )
+else:
+    DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
+    DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+
+# Security: strict by default; local development over plain HTTP turns it off with DEBUG.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = not DEBUG
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- dataproc ------------------------------------------------------------------
+
+QUEUE_BACKEND = env.str("QUEUE_BACKEND", default="database")
+LOG_STORE_BACKEND = env.str("LOG_STORE_BACKEND", default="database")
+
+GOOGLE_CLOUD_PROJECT = env.str("GOOGLE_CLOUD_PROJECT", default="dataproc-local")
+PUBSUB_TOPIC = env.str("PUBSUB_TOPIC", default="dataproc-ingest")
+PUBSUB_SUBSCRIPTION = env.str("PUBSUB_SUBSCRIPTION", default="dataproc-worker")
+PUBSUB_DEAD_LETTER_TOPIC = env.str("PUBSUB_DEAD_LETTER_TOPIC", default="dataproc-dead-letter")
+PUBSUB_DEAD_LETTER_SUBSCRIPTION = env.str(
+    "PUBSUB_DEAD_LETTER_SUBSCRIPTION", default="dataproc-dead-letter-replay"
+)
+PUBSUB_PUBLISH_TIMEOUT = env.float("PUBSUB_PUBLISH_TIMEOUT", default=5.0)
+# Push delivery (/pubsub/push): the OIDC token must carry this audience and be
+# signed for this service account e-mail. Empty audience disables the endpoint.
+PUBSUB_PUSH_AUDIENCE = env.str("PUBSUB_PUSH_AUDIENCE", default="")
+PUBSUB_PUSH_SERVICE_ACCOUNT = env.str("PUBSUB_PUSH_SERVICE_ACCOUNT", default="")
+FIRESTORE_DATABASE = env.str("FIRESTORE_DATABASE", default="(default)")
+
+INGEST_AUTH = env.str("INGEST_AUTH", default="open" if DEBUG else "api_key")
+if INGEST_AUTH not in ("open", "api_key"):
+    raise ImproperlyConfigured(f"INGEST_AUTH must be 'open' or 'api_key', not {INGEST_AUTH!r}.")
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=1024 * 1024)
+INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
+# Requests per minute for tenants registered on first sight (open mode) and the
+# default for new tenants.
+INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=6000)
+INGEST_RETRY_AFTER_SECONDS = env.int("INGEST_RETRY_AFTER_SECONDS", default=5)
+# Django's own request size cap must not undercut the ingest limit.
+DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
+
+WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=5)
+if WORKER_MAX_ATTEMPTS < 1:
+    raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be at least 1.")
+WORKER_LEASE_SECONDS = env.float("WORKER_LEASE_SECONDS", default=30.0)
+WORKER_BACKOFF_BASE_SECONDS = env.float("WORKER_BACKOFF_BASE_SECONDS", default=2.0)
+WORKER_BACKOFF_MAX_SECONDS = env.float("WORKER_BACKOFF_MAX_SECONDS", default=300.0)
+WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", default=30.0)
+PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
+if PROCESSING_DELAY_PER_CHAR < 0:
+    raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")
+# Demo only: lets a log ask to fail N times (see processing.pipeline). Never on
+# without DEBUG.
+PROCESSING_DEMO_FAILURES = DEBUG and env.bool("PROCESSING_DEMO_FAILURES", default=True)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "UNAUTHENTICATED_USER": None,
+    "EXCEPTION_HANDLER": "ingest.errors.json_exception_handler",
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "dataproc ingest API",
+    "DESCRIPTION": "Multi-tenant log ingestion: POST logs, read them back once processed.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+}
+
+# Structured logging: one JSON object per line on stdout (Cloud Logging reads it).
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"json": {"()": "dataproc_site.logging.JsonFormatter"}},
+    "handlers": {"stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}},
+    "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.request": {"level": "ERROR"},
+        "django.server": {"level": "WARNING"},
+    },
+}

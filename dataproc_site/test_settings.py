@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real settings with fast, deterministic knobs.
+
+DATABASE_URL still applies, so ``make test`` runs the suite on PostgreSQL too.
+"""
+
+import os
+
+os.environ.setdefault("DJANGO_DEBUG", "false")
+os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0123456789abcdef")
+os.environ.setdefault("PROCESSING_DELAY_PER_CHAR", "0")
+os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
+
+from dataproc_site.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
+WORKER_BACKOFF_BASE_SECONDS = 0.05
+WORKER_BACKOFF_MAX_SECONDS = 0.5

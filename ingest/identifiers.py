@@ -1,0 +1,32 @@
+"""The allowed form of tenant and log identifiers.
+
+They become Firestore path segments (``tenants/{tenant_id}/processed_logs/{log_id}``),
+so anything that could address another path, or that Firestore reserves, is refused.
+"""
+
+import re
+
+IDENTIFIER_MAX_LENGTH = 128
+_IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+_RESERVED_RE = re.compile(r"__.*__")
+
+
+def identifier_error(value: object, name: str) -> str | None:
+    """Return why ``value`` is not a valid identifier, or None when it is."""
+    if not isinstance(value, str):
+        return f"{name} must be a string."
+    if not value:
+        return f"{name} must not be empty."
+    if len(value) > IDENTIFIER_MAX_LENGTH:
+        return f"{name} must be at most {IDENTIFIER_MAX_LENGTH} characters."
+    if not _IDENTIFIER_RE.fullmatch(value):
+        return f"{name} may contain only letters, digits and . _ : -"
+    if value in (".", ".."):
+        return f"{name} must not be '.' or '..'."
+    if _RESERVED_RE.fullmatch(value):
+        return f"{name} must not have the reserved form __name__."
+    return None
+
+
+def is_valid_identifier(value: object) -> bool:
+    return identifier_error(value, "identifier") is None

@@ -1,0 +1,3 @@
+"""Public API routes."""
+
+urlpatterns: list = []

@@ -1,0 +1,32 @@
+"""The database queue's table."""
+
+import uuid
+
+from django.db import models
+
+
+class QueueMessage(models.Model):
+    """One message on the embedded queue.
+
+    ``available_at`` is both the delay (a nacked message waits for it) and the
+    lease: a claimed message gets ``available_at = now + lease``, so a worker that
+    dies simply lets the time pass and the message becomes claimable again.
+    """
+
+    STATE_READY = "ready"
+    STATE_DEAD = "dead"
+    STATE_CHOICES = [(STATE_READY, "ready"), (STATE_DEAD, "dead-lettered")]
+
+    message_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    payload = models.TextField()
+    state = models.CharField(max_length=8, choices=STATE_CHOICES, default=STATE_READY)
+    available_at = models.DateTimeField(db_index=False)
+    lease_token = models.UUIDField(null=True, blank=True)
+    delivery_attempts = models.PositiveIntegerField(default=0)
+    published_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["state", "available_at"], name="queue_message_claimable")]
+
+    def __str__(self) -> str:
+        return str(self.message_id)

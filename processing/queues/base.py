@@ -1,0 +1,115 @@
+"""The queue contract every backend implements.
+
+A backend needs a handful of primitives (publish, pull under a lease, ack, nack
+with a delay, extend a lease, dead-letter); the worker loop and the console are
+written against these only. Delivery is at least once: a message whose lease runs
+out (its worker died) is handed out again, so consumers must be idempotent.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from ingest.envelope import LogEnvelope
+
+
+class QueueUnavailable(Exception):
+    """The broker cannot take or hand out messages right now; try again later."""
+
+
+@dataclass
+class ReceivedMessage:
+    """A message handed to one consumer under a lease."""
+
+    message_id: str
+    envelope: LogEnvelope
+    # How many times the queue has handed this message out, this time included.
+    # 0 when the backend cannot tell (Pub/Sub without a dead-letter policy).
+    delivery_attempt: int
+    published_at: datetime | None
+    # Backend-specific handle used by ack/nack/extend_lease (a lease token, an ack id...).
+    lease: Any = None
+
+
+@dataclass(frozen=True)
+class QueueStats:
+    depth: int | None
+    oldest_age_seconds: float | None
+    dead_lettered: int | None
+
+
+MessageHandler = Callable[[ReceivedMessage], None]
+
+
+class BaseQueue:
+    """Subclasses implement the primitives; convenience methods build on them."""
+
+    def publish(self, envelope: LogEnvelope) -> str:
+        """Durably enqueue ``envelope``; return its message id only once the broker has it."""
+        raise NotImplementedError("subclasses of BaseQueue must provide a publish() method")
+
+    def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
+        """Lease up to ``max_messages`` available messages for ``lease_seconds``."""
+        raise NotImplementedError("subclasses of BaseQueue must provide a pull() method")
+
+    def ack(self, message: ReceivedMessage) -> None:
+        """The message is done: never deliver it again."""
+        raise NotImplementedError("subclasses of BaseQueue must provide an ack() method")
+
+    def nack(self, message: ReceivedMessage, delay_seconds: float = 0.0) -> None:
+        """Give the message back, to be delivered again after ``delay_seconds``."""
+        raise NotImplementedError("subclasses of BaseQueue must provide a nack() method")
+
+    def extend_lease(self, message: ReceivedMessage, lease_seconds: float) -> None:
+        """Keep the message for another ``lease_seconds`` from now (long work)."""
+        raise NotImplementedError("subclasses of BaseQueue must provide an extend_lease() method")
+
+    def dead_letter(self, message: ReceivedMessage) -> None:
+        """Stop delivering the message and keep it aside for replay."""
+        raise NotImplementedError("subclasses of BaseQueue must provide a dead_letter() method")
+
+    def check(self) -> None:
+        """Raise QueueUnavailable unless the broker answers now (readiness probe)."""
+        raise NotImplementedError("subclasses of BaseQueue must provide a check() method")
+
+    # -- convenience, overridable where a backend does better ---------------------
+
+    def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
+        return [self.publish(envelope) for envelope in envelopes]
+
+    def replay(self, envelope: LogEnvelope) -> str:
+        """Put a dead-lettered log back on the queue."""
+        return self.publish(envelope)
+
+    def stats(self) -> QueueStats:
+        """Depth and age of the backlog where the backend can tell; None where not."""
+        return QueueStats(depth=None, oldest_age_seconds=None, dead_lettered=None)
+
+    def consume(
+        self,
+        handler: MessageHandler,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        stop_event: threading.Event,
+        idle_exit_seconds: float | None = None,
+    ) -> None:
+        """Feed messages to ``handler`` on up to ``concurrency`` threads until ``stop_event`` is set.
+
+        ``handler`` acks or nacks each message itself. Leases of messages still
+        being handled are extended so no second consumer gets them meanwhile.
+        With ``idle_exit_seconds`` it returns once the queue has stayed empty that
+        long and nothing is in flight (``run_worker --drain``).
+        """
+        from processing.consumer import PullConsumer
+
+        PullConsumer(self, handler, concurrency=concurrency, lease_seconds=lease_seconds).run(
+            stop_event, idle_exit_seconds=idle_exit_seconds
+        )
+
+    def close(self) -> None:
+        """Release clients and connections held by this backend."""

@@ -1,0 +1,8 @@
+"""Tenants, API keys and the log store."""
+
+from django.apps import AppConfig
+
+
+class TenantsConfig(AppConfig):
+    default_auto_field = "django.db.models.BigAutoField"
+    name = "tenants"

@@ -1,0 +1,141 @@
+"""The log-store contract every backend implements.
+
+One record per ``(tenant_id, log_id)``: the Firestore document
+``tenants/{tenant_id}/processed_logs/{log_id}`` or a row in the database store,
+with the same fields. Writes are idempotent so an at-least-once queue gives an
+exactly-once effect: once a record is ``processed`` nothing the worker does to it
+later (a redelivery, a late failure) changes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+from ingest.envelope import LogEnvelope
+
+STATUS_PROCESSED = "processed"
+STATUS_RETRYING = "retrying"
+STATUS_DEAD_LETTERED = "dead_lettered"
+STATUSES = (STATUS_PROCESSED, STATUS_RETRYING, STATUS_DEAD_LETTERED)
+
+
+class StoreUnavailable(Exception):
+    """The store cannot be read or written right now; try again later."""
+
+
+@dataclass
+class LogRecord:
+    tenant_id: str
+    log_id: str
+    source: str
+    original_text: str
+    modified_data: str | None
+    status: str
+    attempts: int
+    last_error: str
+    received_at: datetime
+    processed_at: datetime | None
+    message_id: str
+    request_id: str = ""
+    updated_at: datetime | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_envelope(self) -> LogEnvelope:
+        """Rebuild what was queued, for replay."""
+        return LogEnvelope(
+            tenant_id=self.tenant_id,
+            log_id=self.log_id,
+            source=self.source,
+            text=self.original_text,
+            received_at=self.received_at.isoformat(),
+            request_id=self.request_id,
+        )
+
+
+@dataclass
+class LogPage:
+    records: list[LogRecord]
+    # Opaque; pass back as ``cursor`` for the next (older) page. None on the last page.
+    next_cursor: str | None
+
+
+@dataclass
+class TenantSummary:
+    tenant_id: str
+    counts: dict[str, int] = field(default_factory=dict)
+    last_activity: datetime | None = None
+
+
+@dataclass(frozen=True)
+class ActivityBucket:
+    minute: datetime
+    received: int
+    processed: int
+
+
+class BaseLogStore:
+    """Subclasses implement every method; the console and the worker use only these."""
+
+    def save_result(
+        self,
+        envelope: LogEnvelope,
+        *,
+        modified_data: str,
+        message_id: str,
+        processed_at: datetime,
+    ) -> bool:
+        """Store the processed log; False (and no change) if it was processed already."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
+
+    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+        """Count one failed attempt (status ``retrying``) and return the attempts so far.
+
+        A processed record is left as it is (its attempts are returned).
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide a record_failure() method")
+
+    def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
+        """Mark a record that exhausted its attempts; a processed one is left alone."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a mark_dead_lettered() method")
+
+    def mark_replayed(self, tenant_id: str, log_id: str) -> None:
+        """A dead-lettered or retrying record goes back to the queue: status ``retrying``, attempts 0."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a mark_replayed() method")
+
+    def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
+        raise NotImplementedError("subclasses of BaseLogStore must provide a get() method")
+
+    def list_logs(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> LogPage:
+        """One tenant's records, newest ``received_at`` first, by cursor."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a list_logs() method")
+
+    def counts(self, tenant_id: str) -> dict[str, int]:
+        """Records per status (every status present, zero included), from counters, not scans."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a counts() method")
+
+    def list_tenants(self) -> list[TenantSummary]:
+        """Every tenant with at least one record, with counts and last activity."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a list_tenants() method")
+
+    def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
+        """Logs received and processed per minute since ``since`` (None: every tenant)."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide an activity() method")
+
+    def check(self) -> None:
+        """Raise StoreUnavailable unless the store answers now (readiness probe)."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a check() method")
+
+    def close(self) -> None:
+        """Release clients and connections held by this backend."""
