@@ -16,3 +16,8 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405
 WORKER_BACKOFF_BASE_SECONDS = 0.05
 WORKER_BACKOFF_MAX_SECONDS = 0.5
+
+# Tests that start real worker or server processes need a database those processes
+# can open too: on SQLite, a file rather than the in-memory default.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / ".test-db.sqlite3")}  # noqa: F405
