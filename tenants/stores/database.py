@@ -1,0 +1,381 @@
+"""The log store on the Django database: one ``StoredLog`` row per ``(tenant_id, log_id)``.
+
+Every write is a single conditional ``UPDATE`` (or an ``INSERT`` guarded by the
+unique constraint), so concurrent workers cannot lose an attempt and a processed
+record is never rewritten, on SQLite and PostgreSQL alike, without holding row
+locks across Python code. Database errors that mean "the database is not there
+right now" become ``StoreUnavailable``: the worker then retries the message later
+without counting an attempt against the log.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import ParamSpec, TypeVar
+
+from django.db import (
+    DatabaseError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    connections,
+    transaction,
+)
+from django.db.models import Count, F, Max, Q
+from django.db.models.functions import TruncMinute
+from django.utils import timezone
+
+from ingest.envelope import LogEnvelope
+from tenants.models import StoredLog
+from tenants.stores.base import (
+    STATUS_DEAD_LETTERED,
+    STATUS_PROCESSED,
+    STATUS_RETRYING,
+    STATUSES,
+    ActivityBucket,
+    BaseLogStore,
+    LogPage,
+    LogRecord,
+    StoreUnavailable,
+    TenantSummary,
+)
+
+logger = logging.getLogger(__name__)
+
+MAX_PAGE_SIZE = 500
+# An insert that loses a race with another worker's insert is retried as an update;
+# more rounds than this would mean the row keeps vanishing, which nothing here does.
+_MAX_WRITE_ROUNDS = 5
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _unavailable_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
+    """Turn "cannot reach the database" errors into StoreUnavailable.
+
+    A broken connection is also closed (when no transaction is open) so the next
+    call in this thread opens a fresh one instead of failing forever.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        store = args[0]
+        try:
+            return method(*args, **kwargs)
+        except (OperationalError, InterfaceError) as exc:
+            connection = connections[store.using]  # type: ignore[attr-defined]
+            if not connection.in_atomic_block:
+                try:
+                    connection.close_if_unusable_or_obsolete()
+                except DatabaseError:
+                    logger.debug("closing a broken database connection failed", exc_info=True)
+            raise StoreUnavailable(f"log store database unavailable: {exc}") from exc
+
+    return wrapper
+
+
+def parse_received_at(value: str) -> datetime:
+    """The envelope's ISO timestamp as an aware datetime (naive values are UTC)."""
+    moment = datetime.fromisoformat(value)
+    if timezone.is_naive(moment):
+        moment = moment.replace(tzinfo=UTC)
+    return moment
+
+
+def encode_cursor(received_at: datetime, log_id: str) -> str:
+    """Opaque keyset position: the last record of a page."""
+    raw = json.dumps([received_at.isoformat(), log_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    """Inverse of ``encode_cursor``; ValueError for anything it did not produce."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        received_at, log_id = json.loads(raw)
+        if not isinstance(received_at, str) or not isinstance(log_id, str):
+            raise TypeError("cursor fields must be strings")
+        return parse_received_at(received_at), log_id
+    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
+        raise ValueError(f"invalid cursor: {cursor!r}") from exc
+
+
+def _to_record(row: StoredLog) -> LogRecord:
+    return LogRecord(
+        tenant_id=row.tenant_id,
+        log_id=row.log_id,
+        source=row.source,
+        original_text=row.original_text,
+        modified_data=row.modified_data,
+        status=row.status,
+        attempts=row.attempts,
+        last_error=row.last_error,
+        received_at=row.received_at,
+        processed_at=row.processed_at,
+        message_id=row.message_id,
+        request_id=row.request_id,
+        updated_at=row.updated_at,
+    )
+
+
+class DatabaseLogStore(BaseLogStore):
+    """``BaseLogStore`` on the ``StoredLog`` table of one Django database."""
+
+    def __init__(self, using: str = "default") -> None:
+        self.using = using
+
+    # -- writes ---------------------------------------------------------------------
+
+    def _rows(self, tenant_id: str, log_id: str):
+        return StoredLog.objects.using(self.using).filter(tenant_id=tenant_id, log_id=log_id)
+
+    def _insert(self, **fields) -> bool:
+        """Insert a new row; False when another writer created it first."""
+        try:
+            with transaction.atomic(using=self.using):
+                StoredLog.objects.using(self.using).create(**fields)
+        except IntegrityError:
+            return False
+        return True
+
+    @_unavailable_as_store_error
+    def save_result(
+        self,
+        envelope: LogEnvelope,
+        *,
+        modified_data: str,
+        message_id: str,
+        processed_at: datetime,
+    ) -> bool:
+        """Mark the log processed.
+
+        ``attempts`` then counts every attempt, this one included; ``last_error``
+        keeps the error of the last failed one, if any, as history.
+        """
+        for _ in range(_MAX_WRITE_ROUNDS):
+            updated = (
+                self._rows(envelope.tenant_id, envelope.log_id)
+                .exclude(status=STATUS_PROCESSED)
+                .update(
+                    status=STATUS_PROCESSED,
+                    modified_data=modified_data,
+                    processed_at=processed_at,
+                    message_id=message_id,
+                    attempts=F("attempts") + 1,
+                    updated_at=timezone.now(),
+                )
+            )
+            if updated:
+                return True
+            current_status = (
+                self._rows(envelope.tenant_id, envelope.log_id).values_list("status", flat=True).first()
+            )
+            if current_status == STATUS_PROCESSED:
+                return False  # processed already: nothing changes
+            if current_status is not None:
+                continue  # another worker inserted it meanwhile: update it
+            inserted = self._insert(
+                tenant_id=envelope.tenant_id,
+                log_id=envelope.log_id,
+                source=envelope.source,
+                original_text=envelope.text,
+                modified_data=modified_data,
+                status=STATUS_PROCESSED,
+                attempts=1,
+                last_error="",
+                received_at=parse_received_at(envelope.received_at),
+                processed_at=processed_at,
+                message_id=message_id,
+                request_id=envelope.request_id,
+            )
+            if inserted:
+                return True
+        raise StoreUnavailable(f"could not save {envelope.tenant_id}/{envelope.log_id}: row keeps changing")
+
+    @_unavailable_as_store_error
+    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+        for _ in range(_MAX_WRITE_ROUNDS):
+            # The increment happens in SQL and the read-back in the same transaction,
+            # which holds the row's write lock: each caller sees its own count.
+            with transaction.atomic(using=self.using):
+                rows = self._rows(envelope.tenant_id, envelope.log_id)
+                updated = rows.exclude(status=STATUS_PROCESSED).update(
+                    status=STATUS_RETRYING,
+                    attempts=F("attempts") + 1,
+                    last_error=error,
+                    message_id=message_id,
+                    updated_at=timezone.now(),
+                )
+                attempts = rows.values_list("attempts", flat=True).first()
+            if attempts is not None:
+                if not updated:
+                    logger.info(
+                        "late failure ignored for a processed log",
+                        extra={"tenant_id": envelope.tenant_id, "log_id": envelope.log_id},
+                    )
+                return attempts
+            inserted = self._insert(
+                tenant_id=envelope.tenant_id,
+                log_id=envelope.log_id,
+                source=envelope.source,
+                original_text=envelope.text,
+                modified_data=None,
+                status=STATUS_RETRYING,
+                attempts=1,
+                last_error=error,
+                received_at=parse_received_at(envelope.received_at),
+                processed_at=None,
+                message_id=message_id,
+                request_id=envelope.request_id,
+            )
+            if inserted:
+                return 1
+        raise StoreUnavailable(
+            f"could not record a failure for {envelope.tenant_id}/{envelope.log_id}: row keeps changing"
+        )
+
+    @_unavailable_as_store_error
+    def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
+        updated = (
+            self._rows(tenant_id, log_id)
+            .exclude(status=STATUS_PROCESSED)
+            .update(status=STATUS_DEAD_LETTERED, updated_at=timezone.now())
+        )
+        if not updated:
+            logger.info(
+                "dead-letter mark skipped: no unprocessed record",
+                extra={"tenant_id": tenant_id, "log_id": log_id},
+            )
+
+    @_unavailable_as_store_error
+    def mark_replayed(self, tenant_id: str, log_id: str) -> None:
+        self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
+            status=STATUS_RETRYING, attempts=0, updated_at=timezone.now()
+        )
+
+    # -- reads ----------------------------------------------------------------------
+
+    @_unavailable_as_store_error
+    def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
+        row = self._rows(tenant_id, log_id).first()
+        return _to_record(row) if row is not None else None
+
+    @_unavailable_as_store_error
+    def list_logs(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> LogPage:
+        """Keyset pagination on ``(received_at, log_id)``, newest first.
+
+        ``received_after`` is inclusive and ``received_before`` exclusive. A
+        ``cursor`` this store did not issue raises ValueError; an unknown
+        ``status`` too.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+        rows = StoredLog.objects.using(self.using).filter(tenant_id=tenant_id)
+        if status is not None:
+            rows = rows.filter(status=status)
+        if received_after is not None:
+            rows = rows.filter(received_at__gte=received_after)
+        if received_before is not None:
+            rows = rows.filter(received_at__lt=received_before)
+        if cursor:
+            last_received_at, last_log_id = decode_cursor(cursor)
+            rows = rows.filter(
+                Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
+            )
+        page = list(rows.order_by("-received_at", "-log_id")[: limit + 1])
+        records = [_to_record(row) for row in page[:limit]]
+        next_cursor = None
+        if len(page) > limit:
+            last = records[-1]
+            next_cursor = encode_cursor(last.received_at, last.log_id)
+        return LogPage(records=records, next_cursor=next_cursor)
+
+    @_unavailable_as_store_error
+    def counts(self, tenant_id: str) -> dict[str, int]:
+        """One GROUP BY on the (tenant_id, status, ...) index."""
+        counts = dict.fromkeys(STATUSES, 0)
+        grouped = (
+            StoredLog.objects.using(self.using)
+            .filter(tenant_id=tenant_id)
+            .order_by()
+            .values_list("status")
+            .annotate(total=Count("id"))
+        )
+        for status, total in grouped:
+            counts[status] = total
+        return counts
+
+    @_unavailable_as_store_error
+    def list_tenants(self) -> list[TenantSummary]:
+        """Every tenant with records, from one GROUP BY (tenant_id, status) query."""
+        summaries: dict[str, TenantSummary] = {}
+        grouped = (
+            StoredLog.objects.using(self.using)
+            .order_by()
+            .values_list("tenant_id", "status")
+            .annotate(total=Count("id"), last_activity=Max("updated_at"))
+        )
+        for tenant_id, status, total, last_activity in grouped:
+            summary = summaries.setdefault(tenant_id, TenantSummary(tenant_id, dict.fromkeys(STATUSES, 0)))
+            summary.counts[status] = total
+            if summary.last_activity is None or (last_activity and last_activity > summary.last_activity):
+                summary.last_activity = last_activity
+        return [summaries[tenant_id] for tenant_id in sorted(summaries)]
+
+    @_unavailable_as_store_error
+    def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
+        """Minutes (UTC, ascending) in which something was received or processed.
+
+        Minutes with neither are left out; a chart fills them with zeros.
+        """
+        rows = StoredLog.objects.using(self.using).order_by()
+        if tenant_ids is not None:
+            if not tenant_ids:
+                return []
+            rows = rows.filter(tenant_id__in=tenant_ids)
+        received = (
+            rows.filter(received_at__gte=since)
+            .annotate(minute=TruncMinute("received_at", tzinfo=UTC))
+            .values_list("minute")
+            .annotate(total=Count("id"))
+        )
+        processed = (
+            rows.filter(processed_at__gte=since)
+            .annotate(minute=TruncMinute("processed_at", tzinfo=UTC))
+            .values_list("minute")
+            .annotate(total=Count("id"))
+        )
+        per_minute: dict[datetime, list[int]] = {}
+        for minute, total in received:
+            per_minute.setdefault(minute, [0, 0])[0] = total
+        for minute, total in processed:
+            per_minute.setdefault(minute, [0, 0])[1] = total
+        return [
+            ActivityBucket(minute=minute, received=counts[0], processed=counts[1])
+            for minute, counts in sorted(per_minute.items())
+        ]
+
+    @_unavailable_as_store_error
+    def check(self) -> None:
+        with connections[self.using].cursor() as cursor:
+            cursor.execute("SELECT 1")
+
+    def close(self) -> None:
+        """Connections belong to Django (one per thread); nothing to release here."""
