@@ -52,7 +52,8 @@ class StoredLog(models.Model):
     log_id = models.CharField(max_length=IDENTIFIER_MAX_LENGTH)
     source = models.CharField(max_length=32)
     original_text = models.TextField()
-    modified_data = models.TextField(null=True, blank=True)
+    # None until processed: "not redacted yet" differs from an empty redaction.
+    modified_data = models.TextField(null=True, blank=True)  # noqa: DJ001
     status = models.CharField(max_length=32, choices=STATUS_CHOICES)
     attempts = models.PositiveIntegerField(default=0)
     last_error = models.TextField(blank=True)
@@ -63,10 +64,14 @@ class StoredLog(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["tenant_id", "log_id"], name="stored_log_unique_per_tenant")]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant_id", "log_id"], name="stored_log_unique_per_tenant")
+        ]
         indexes = [
             models.Index(fields=["tenant_id", "-received_at", "-log_id"], name="stored_log_tenant_recent"),
-            models.Index(fields=["tenant_id", "status", "-received_at", "-log_id"], name="stored_log_tenant_status"),
+            models.Index(
+                fields=["tenant_id", "status", "-received_at", "-log_id"], name="stored_log_tenant_status"
+            ),
             models.Index(fields=["received_at"], name="stored_log_received"),
         ]
 

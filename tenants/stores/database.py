@@ -66,19 +66,23 @@ def _unavailable_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        store = args[0]
         try:
             return method(*args, **kwargs)
         except (OperationalError, InterfaceError) as exc:
-            connection = connections[store.using]  # type: ignore[attr-defined]
-            if not connection.in_atomic_block:
-                try:
-                    connection.close_if_unusable_or_obsolete()
-                except DatabaseError:
-                    logger.debug("closing a broken database connection failed", exc_info=True)
+            _close_if_broken(args[0].using)  # type: ignore[attr-defined]
             raise StoreUnavailable(f"log store database unavailable: {exc}") from exc
 
     return wrapper
+
+
+def _close_if_broken(using: str) -> None:
+    connection = connections[using]
+    if connection.in_atomic_block:
+        return  # the caller's transaction owns the connection
+    try:
+        connection.close_if_unusable_or_obsolete()
+    except DatabaseError:
+        logger.debug("closing a broken database connection failed", exc_info=True)
 
 
 def parse_received_at(value: str) -> datetime:
@@ -213,14 +217,18 @@ class DatabaseLogStore(BaseLogStore):
                     message_id=message_id,
                     updated_at=timezone.now(),
                 )
-                attempts = rows.values_list("attempts", flat=True).first()
-            if attempts is not None:
-                if not updated:
+                current = rows.values_list("status", "attempts").first()
+            if current is not None:
+                status, attempts = current
+                if updated:
+                    return attempts
+                if status == STATUS_PROCESSED:
                     logger.info(
                         "late failure ignored for a processed log",
                         extra={"tenant_id": envelope.tenant_id, "log_id": envelope.log_id},
                     )
-                return attempts
+                    return attempts
+                continue  # another worker inserted it after our update looked: count again
             inserted = self._insert(
                 tenant_id=envelope.tenant_id,
                 log_id=envelope.log_id,
@@ -372,10 +380,13 @@ class DatabaseLogStore(BaseLogStore):
             for minute, counts in sorted(per_minute.items())
         ]
 
-    @_unavailable_as_store_error
     def check(self) -> None:
-        with connections[self.using].cursor() as cursor:
-            cursor.execute("SELECT 1")
+        """Read the log table: fails when the database is down and when it lacks the table."""
+        try:
+            StoredLog.objects.using(self.using).order_by().exists()
+        except DatabaseError as exc:
+            _close_if_broken(self.using)
+            raise StoreUnavailable(f"log store database unavailable: {exc}") from exc
 
     def close(self) -> None:
         """Connections belong to Django (one per thread); nothing to release here."""

@@ -1,0 +1,535 @@
+"""The contract every log-store backend passes, written only against ``BaseLogStore``.
+
+``LogStoreContract`` holds the tests; ``tenants/tests/test_store_contract.py``
+runs them once per name in its ``STORE_BACKENDS`` list through the parametrised
+``log_store`` fixture, which asks for the fixture called ``<name>_log_store``.
+
+Adding a backend (Firestore, say) takes two things:
+
+1. a fixture ``firestore_log_store`` that yields a ready ``BaseLogStore`` (and skips
+   through ``conftest.require_or_skip`` when its emulator is missing), visible to
+   ``test_store_contract.py`` (define it in ``tenants/tests/conftest.py``, or
+   import it into that module next to ``database_log_store``);
+2. one line in ``STORE_BACKENDS``:
+   ``pytest.param("firestore", marks=pytest.mark.emulators),``.
+
+The tests never look at a backend's storage directly and never assume an empty
+store: every test writes under fresh tenant ids (uuid-suffixed), so the suite can
+run against a long-lived emulator too. Contract details the tests pin down, beyond
+the docstrings of ``BaseLogStore``:
+
+- ``save_result`` sets ``attempts`` to the attempts so far including the
+  successful one (1 for a first-time success) and keeps ``last_error``;
+- ``list_logs``: ``received_after`` inclusive, ``received_before`` exclusive, ties
+  on ``received_at`` broken by ``log_id`` (descending), ``next_cursor`` None once
+  nothing is left (also when the last page is exactly full), ValueError for a
+  cursor the store did not issue or an unknown status;
+- ``activity``: only minutes with something received or processed, ascending,
+  as aware UTC datetimes; ``received`` counts by ``received_at``, ``processed``
+  by ``processed_at``.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from django.db import connections
+
+from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from tenants.stores.base import (
+    STATUS_DEAD_LETTERED,
+    STATUS_PROCESSED,
+    STATUS_RETRYING,
+    STATUSES,
+    ActivityBucket,
+    BaseLogStore,
+)
+
+BASE_TIME = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def new_tenant_id(label: str = "t") -> str:
+    return f"contract-{label}-{uuid.uuid4().hex[:12]}"
+
+
+def make_envelope(
+    tenant_id: str,
+    log_id: str,
+    *,
+    text: str = "User 555-0199 logged in",
+    source: str = SOURCE_JSON,
+    received_at: datetime | None = None,
+    request_id: str = "",
+) -> LogEnvelope:
+    moment = received_at or datetime.now(UTC)
+    return LogEnvelope(
+        tenant_id=tenant_id,
+        log_id=log_id,
+        source=source,
+        text=text,
+        received_at=moment.isoformat(),
+        request_id=request_id,
+    )
+
+
+def process(store: BaseLogStore, envelope: LogEnvelope, *, processed_at: datetime | None = None) -> bool:
+    return store.save_result(
+        envelope,
+        modified_data=envelope.text.replace("555-0199", "[REDACTED]"),
+        message_id=f"msg-{envelope.log_id}",
+        processed_at=processed_at or datetime.now(UTC),
+    )
+
+
+def fail(store: BaseLogStore, envelope: LogEnvelope, error: str = "boom") -> int:
+    return store.record_failure(envelope, error=error, message_id=f"msg-{envelope.log_id}")
+
+
+def in_threads(count: int, target) -> list:
+    """Run ``target(index)`` on ``count`` threads started together; return results in order."""
+    results: list = [None] * count
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(count)
+
+    def run(index: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[index] = target(index)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            # Threads get their own database connections; leave none open behind.
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a store call hung"
+    if errors:
+        raise errors[0]
+    return results
+
+
+class LogStoreContract:
+    """Behaviour every ``BaseLogStore`` shares. Needs a ``log_store`` fixture."""
+
+    @pytest.fixture
+    def tenant(self) -> str:
+        return new_tenant_id()
+
+    # -- save_result and get ------------------------------------------------------
+
+    def test_a_saved_result_reads_back_with_every_field(self, log_store, tenant):
+        envelope = make_envelope(
+            tenant, "log-1", text="Call 555-0199 now", source=SOURCE_TEXT, request_id="req-42"
+        )
+        processed_at = datetime.now(UTC)
+
+        assert log_store.save_result(
+            envelope, modified_data="Call [REDACTED] now", message_id="msg-1", processed_at=processed_at
+        )
+
+        record = log_store.get(tenant, "log-1")
+        assert record is not None
+        assert record.tenant_id == tenant
+        assert record.log_id == "log-1"
+        assert record.source == SOURCE_TEXT
+        assert record.original_text == "Call 555-0199 now"
+        assert record.modified_data == "Call [REDACTED] now"
+        assert record.status == STATUS_PROCESSED
+        assert record.attempts == 1
+        assert record.last_error == ""
+        assert record.received_at == datetime.fromisoformat(envelope.received_at)
+        assert record.received_at.utcoffset() == timedelta(0)
+        assert record.processed_at == processed_at
+        assert record.message_id == "msg-1"
+        assert record.request_id == "req-42"
+        assert record.updated_at is not None
+
+    def test_a_record_rebuilds_the_envelope_that_was_queued(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1", source=SOURCE_TEXT, request_id="req-7")
+        fail(log_store, envelope)
+
+        rebuilt = log_store.get(tenant, "log-1").to_envelope()
+
+        assert (rebuilt.tenant_id, rebuilt.log_id, rebuilt.source, rebuilt.text, rebuilt.request_id) == (
+            tenant,
+            "log-1",
+            SOURCE_TEXT,
+            envelope.text,
+            "req-7",
+        )
+        assert datetime.fromisoformat(rebuilt.received_at) == datetime.fromisoformat(envelope.received_at)
+
+    def test_an_unknown_log_reads_as_none(self, log_store, tenant):
+        assert log_store.get(tenant, "missing") is None
+
+    def test_tenants_with_the_same_log_id_keep_separate_records(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        process(log_store, make_envelope(tenant, "shared", text="mine"))
+        process(log_store, make_envelope(other_tenant, "shared", text="theirs"))
+
+        assert log_store.get(tenant, "shared").original_text == "mine"
+        assert log_store.get(other_tenant, "shared").original_text == "theirs"
+
+    def test_saving_a_processed_log_again_returns_false_and_changes_nothing(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        assert process(log_store, envelope)
+        before = log_store.get(tenant, "log-1")
+
+        again = log_store.save_result(
+            envelope, modified_data="something else", message_id="msg-other", processed_at=datetime.now(UTC)
+        )
+
+        assert again is False
+        assert log_store.get(tenant, "log-1") == before
+
+    # -- failures -----------------------------------------------------------------
+
+    def test_each_failure_counts_an_attempt_and_keeps_the_latest_error(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+
+        assert fail(log_store, envelope, "first error") == 1
+        assert fail(log_store, envelope, "second error") == 2
+
+        record = log_store.get(tenant, "log-1")
+        assert record.status == STATUS_RETRYING
+        assert record.attempts == 2
+        assert record.last_error == "second error"
+        assert record.modified_data is None
+        assert record.processed_at is None
+        assert record.original_text == envelope.text
+
+    def test_success_after_failures_counts_every_attempt(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        fail(log_store, envelope, "flaky")
+        fail(log_store, envelope, "flaky again")
+
+        assert process(log_store, envelope)
+
+        record = log_store.get(tenant, "log-1")
+        assert record.status == STATUS_PROCESSED
+        assert record.attempts == 3
+        assert record.last_error == "flaky again"
+        assert record.modified_data == "User [REDACTED] logged in"
+
+    def test_a_late_failure_after_processing_changes_nothing(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        process(log_store, envelope)
+        before = log_store.get(tenant, "log-1")
+
+        attempts = fail(log_store, envelope, "late duplicate failed")
+
+        assert attempts == before.attempts
+        assert log_store.get(tenant, "log-1") == before
+
+    # -- dead letters and replay --------------------------------------------------
+
+    def test_a_log_that_exhausted_its_attempts_is_dead_lettered(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        for _ in range(3):
+            fail(log_store, envelope, "always fails")
+
+        log_store.mark_dead_lettered(tenant, "log-1")
+
+        record = log_store.get(tenant, "log-1")
+        assert record.status == STATUS_DEAD_LETTERED
+        assert record.attempts == 3
+        assert record.last_error == "always fails"
+
+    def test_dead_lettering_leaves_a_processed_log_alone(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        process(log_store, envelope)
+        before = log_store.get(tenant, "log-1")
+
+        log_store.mark_dead_lettered(tenant, "log-1")
+
+        assert log_store.get(tenant, "log-1") == before
+
+    def test_dead_lettering_an_unknown_log_does_nothing(self, log_store, tenant):
+        log_store.mark_dead_lettered(tenant, "missing")
+
+        assert log_store.get(tenant, "missing") is None
+
+    def test_a_replayed_dead_letter_starts_again_from_zero_attempts(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        fail(log_store, envelope)
+        fail(log_store, envelope)
+        log_store.mark_dead_lettered(tenant, "log-1")
+
+        log_store.mark_replayed(tenant, "log-1")
+
+        record = log_store.get(tenant, "log-1")
+        assert record.status == STATUS_RETRYING
+        assert record.attempts == 0
+        assert fail(log_store, envelope) == 1
+        assert process(log_store, envelope)
+        assert log_store.get(tenant, "log-1").status == STATUS_PROCESSED
+
+    def test_a_retrying_log_can_be_replayed(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        fail(log_store, envelope)
+
+        log_store.mark_replayed(tenant, "log-1")
+
+        record = log_store.get(tenant, "log-1")
+        assert (record.status, record.attempts) == (STATUS_RETRYING, 0)
+
+    def test_replaying_a_processed_log_changes_nothing(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        process(log_store, envelope)
+        before = log_store.get(tenant, "log-1")
+
+        log_store.mark_replayed(tenant, "log-1")
+
+        assert log_store.get(tenant, "log-1") == before
+
+    # -- listing ------------------------------------------------------------------
+
+    def _seed_list(self, store: BaseLogStore, tenant: str) -> list[tuple[datetime, str]]:
+        """23 records over 10 distinct times (ties included); returns the expected order."""
+        written = []
+        for index in range(23):
+            received_at = BASE_TIME + timedelta(seconds=index // 3 * 7, microseconds=index % 2)
+            envelope = make_envelope(tenant, f"log-{index:02d}", received_at=received_at)
+            if index % 4 == 0:
+                fail(store, envelope)
+            else:
+                process(store, envelope)
+            written.append((received_at, f"log-{index:02d}"))
+        return sorted(written, reverse=True)
+
+    def test_logs_list_newest_first_with_ties_ordered_by_log_id(self, log_store, tenant):
+        expected = self._seed_list(log_store, tenant)
+
+        page = log_store.list_logs(tenant, limit=100)
+
+        assert [(record.received_at, record.log_id) for record in page.records] == expected
+        assert page.next_cursor is None
+
+    def test_cursor_pages_cover_every_log_once_in_order(self, log_store, tenant):
+        expected = self._seed_list(log_store, tenant)
+
+        seen, cursor, pages = [], None, 0
+        while True:
+            page = log_store.list_logs(tenant, limit=5, cursor=cursor)
+            pages += 1
+            assert len(page.records) <= 5
+            seen.extend((record.received_at, record.log_id) for record in page.records)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+            assert isinstance(cursor, str)
+
+        assert seen == expected
+        assert pages == 5
+
+    def test_an_exactly_full_last_page_has_no_next_cursor(self, log_store, tenant):
+        for index in range(4):
+            process(log_store, make_envelope(tenant, f"log-{index}", received_at=BASE_TIME))
+
+        first = log_store.list_logs(tenant, limit=2)
+        second = log_store.list_logs(tenant, limit=2, cursor=first.next_cursor)
+
+        assert [record.log_id for record in first.records + second.records] == [
+            "log-3",
+            "log-2",
+            "log-1",
+            "log-0",
+        ]
+        assert second.next_cursor is None
+
+    def test_logs_filter_by_status_across_pages(self, log_store, tenant):
+        expected = self._seed_list(log_store, tenant)
+        retrying = [key for key in expected if int(key[1][-2:]) % 4 == 0]
+
+        seen, cursor = [], None
+        while True:
+            page = log_store.list_logs(tenant, status=STATUS_RETRYING, limit=2, cursor=cursor)
+            assert {record.status for record in page.records} <= {STATUS_RETRYING}
+            seen.extend((record.received_at, record.log_id) for record in page.records)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+
+        assert seen == retrying
+        assert log_store.list_logs(tenant, status=STATUS_DEAD_LETTERED).records == []
+
+    def test_logs_filter_by_received_time_range(self, log_store, tenant):
+        expected = self._seed_list(log_store, tenant)
+        after = BASE_TIME + timedelta(seconds=14)
+        before = BASE_TIME + timedelta(seconds=35)
+
+        page = log_store.list_logs(tenant, received_after=after, received_before=before, limit=3)
+        seen = [(record.received_at, record.log_id) for record in page.records]
+        while page.next_cursor:
+            page = log_store.list_logs(
+                tenant, received_after=after, received_before=before, limit=3, cursor=page.next_cursor
+            )
+            seen.extend((record.received_at, record.log_id) for record in page.records)
+
+        assert seen == [key for key in expected if after <= key[0] < before]
+        assert seen[-1][0] == after  # inclusive lower bound
+        assert all(key[0] != before for key in seen)  # exclusive upper bound
+
+    def test_logs_of_other_tenants_are_never_listed(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        process(log_store, make_envelope(other_tenant, "theirs"))
+        process(log_store, make_envelope(tenant, "mine"))
+
+        assert [record.log_id for record in log_store.list_logs(tenant).records] == ["mine"]
+
+    def test_a_tenant_without_logs_lists_an_empty_page(self, log_store, tenant):
+        page = log_store.list_logs(tenant)
+
+        assert page.records == []
+        assert page.next_cursor is None
+
+    def test_a_cursor_the_store_did_not_issue_is_a_value_error(self, log_store, tenant):
+        with pytest.raises(ValueError):
+            log_store.list_logs(tenant, cursor="not-a-cursor!")
+
+    def test_an_unknown_status_filter_is_a_value_error(self, log_store, tenant):
+        with pytest.raises(ValueError):
+            log_store.list_logs(tenant, status="lost")
+
+    # -- counts and tenants -------------------------------------------------------
+
+    def test_counts_cover_every_status(self, log_store, tenant):
+        for index in range(3):
+            process(log_store, make_envelope(tenant, f"ok-{index}"))
+        for index in range(2):
+            fail(log_store, make_envelope(tenant, f"retry-{index}"))
+        fail(log_store, make_envelope(tenant, "dead"))
+        log_store.mark_dead_lettered(tenant, "dead")
+
+        assert log_store.counts(tenant) == {
+            STATUS_PROCESSED: 3,
+            STATUS_RETRYING: 2,
+            STATUS_DEAD_LETTERED: 1,
+        }
+
+    def test_counts_follow_a_record_through_its_statuses(self, log_store, tenant):
+        envelope = make_envelope(tenant, "log-1")
+        fail(log_store, envelope)
+        assert log_store.counts(tenant) == {STATUS_PROCESSED: 0, STATUS_RETRYING: 1, STATUS_DEAD_LETTERED: 0}
+        log_store.mark_dead_lettered(tenant, "log-1")
+        assert log_store.counts(tenant) == {STATUS_PROCESSED: 0, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 1}
+        log_store.mark_replayed(tenant, "log-1")
+        process(log_store, envelope)
+        process(log_store, envelope)  # a redelivery counts once
+        assert log_store.counts(tenant) == {STATUS_PROCESSED: 1, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 0}
+
+    def test_a_tenant_without_logs_counts_zero_for_every_status(self, log_store, tenant):
+        assert log_store.counts(tenant) == dict.fromkeys(STATUSES, 0)
+
+    def test_tenants_with_logs_are_listed_with_counts_and_last_activity(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        started = datetime.now(UTC) - timedelta(seconds=5)
+        process(log_store, make_envelope(tenant, "ok"))
+        fail(log_store, make_envelope(tenant, "retry"))
+        fail(log_store, make_envelope(other_tenant, "dead"))
+        log_store.mark_dead_lettered(other_tenant, "dead")
+
+        summaries = {summary.tenant_id: summary for summary in log_store.list_tenants()}
+
+        assert summaries[tenant].counts == {STATUS_PROCESSED: 1, STATUS_RETRYING: 1, STATUS_DEAD_LETTERED: 0}
+        assert summaries[other_tenant].counts == {
+            STATUS_PROCESSED: 0,
+            STATUS_RETRYING: 0,
+            STATUS_DEAD_LETTERED: 1,
+        }
+        for tenant_id in (tenant, other_tenant):
+            assert summaries[tenant_id].last_activity is not None
+            assert summaries[tenant_id].last_activity >= started
+        assert new_tenant_id("never-wrote") not in summaries
+
+    # -- activity -----------------------------------------------------------------
+
+    def _seed_activity(self, store: BaseLogStore, tenant: str) -> None:
+        minute = BASE_TIME
+        first = make_envelope(tenant, "a", received_at=minute + timedelta(seconds=10))
+        second = make_envelope(tenant, "b", received_at=minute + timedelta(seconds=50))
+        third = make_envelope(tenant, "c", received_at=minute + timedelta(minutes=2, seconds=5))
+        early = make_envelope(tenant, "early", received_at=minute - timedelta(seconds=1))
+        process(store, first, processed_at=minute + timedelta(minutes=1, seconds=30))
+        process(store, second, processed_at=minute + timedelta(minutes=1, seconds=59))
+        process(store, third, processed_at=minute + timedelta(minutes=2, seconds=59))
+        process(store, early, processed_at=minute + timedelta(minutes=2, seconds=10))
+        fail(store, make_envelope(tenant, "failing", received_at=minute + timedelta(minutes=2, seconds=30)))
+
+    def test_activity_counts_received_and_processed_logs_per_minute(self, log_store, tenant):
+        self._seed_activity(log_store, tenant)
+
+        buckets = log_store.activity([tenant], since=BASE_TIME)
+
+        assert buckets == [
+            ActivityBucket(minute=BASE_TIME, received=2, processed=0),
+            ActivityBucket(minute=BASE_TIME + timedelta(minutes=1), received=0, processed=2),
+            ActivityBucket(minute=BASE_TIME + timedelta(minutes=2), received=2, processed=2),
+        ]
+        assert all(bucket.minute.utcoffset() == timedelta(0) for bucket in buckets)
+
+    def test_activity_only_counts_the_tenants_asked_for(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        self._seed_activity(log_store, tenant)
+        process(
+            log_store,
+            make_envelope(other_tenant, "x", received_at=BASE_TIME + timedelta(seconds=1)),
+            processed_at=BASE_TIME + timedelta(seconds=5),
+        )
+
+        only_other = log_store.activity([other_tenant], since=BASE_TIME)
+        both = log_store.activity([tenant, other_tenant], since=BASE_TIME)
+
+        assert only_other == [ActivityBucket(minute=BASE_TIME, received=1, processed=1)]
+        assert both[0] == ActivityBucket(minute=BASE_TIME, received=3, processed=1)
+        assert log_store.activity([], since=BASE_TIME) == []
+
+    def test_activity_of_every_tenant_includes_each_one(self, log_store, tenant):
+        self._seed_activity(log_store, tenant)
+        ours = {bucket.minute: bucket for bucket in log_store.activity([tenant], since=BASE_TIME)}
+
+        everyone = {bucket.minute: bucket for bucket in log_store.activity(None, since=BASE_TIME)}
+
+        for minute, bucket in ours.items():
+            assert everyone[minute].received >= bucket.received
+            assert everyone[minute].processed >= bucket.processed
+
+    def test_activity_ignores_what_happened_before_since(self, log_store, tenant):
+        self._seed_activity(log_store, tenant)
+
+        buckets = log_store.activity([tenant], since=BASE_TIME + timedelta(minutes=2))
+
+        assert buckets == [ActivityBucket(minute=BASE_TIME + timedelta(minutes=2), received=2, processed=2)]
+
+    # -- health and concurrency ---------------------------------------------------
+
+    def test_a_reachable_store_passes_its_check(self, log_store):
+        log_store.check()
+
+    def test_concurrent_failures_count_every_attempt(self, log_store, tenant):
+        envelope = make_envelope(tenant, "contended")
+        threads, calls_each = 6, 5
+
+        results = in_threads(
+            threads, lambda index: [fail(log_store, envelope, f"thread {index}") for _ in range(calls_each)]
+        )
+
+        returned = sorted(attempts for per_thread in results for attempts in per_thread)
+        assert returned == list(range(1, threads * calls_each + 1))  # each caller saw its own count
+        assert log_store.get(tenant, "contended").attempts == threads * calls_each
+
+    def test_concurrent_saves_of_one_log_store_it_once(self, log_store, tenant):
+        envelope = make_envelope(tenant, "raced")
+
+        results = in_threads(4, lambda index: process(log_store, envelope))
+
+        assert sorted(results) == [False, False, False, True]
+        record = log_store.get(tenant, "raced")
+        assert (record.status, record.attempts) == (STATUS_PROCESSED, 1)
