@@ -1,26 +1,146 @@
-"""JSON log lines in the shape Cloud Logging reads from a container's stdout."""
+"""JSON log lines in the shape Cloud Logging reads from a container's stdout.
 
+Cloud Logging's agent turns each stdout line that is a JSON object into a structured
+entry and lifts special fields out of it: ``severity``, ``message``, ``time``,
+``httpRequest``, ``logging.googleapis.com/trace`` (``projects/<project>/traces/<id>``),
+``logging.googleapis.com/spanId``, ``logging.googleapis.com/trace_sampled`` and
+``logging.googleapis.com/sourceLocation``. The trace and ``request_id`` come from the
+context bound for the current request or message (``dataproc_site.observability.context``),
+so a request id or a trace id finds every line about one log.
+
+Logs must never carry what clients sent in confidence: a last safety net blanks keys
+that hold log text or credentials (``text``, ``original_text``, ``authorization``,
+``api_key``...) wherever they appear in the extras, however deeply nested.
+"""
+
+import dataclasses
 import json
 import logging
+import os
+from collections.abc import Mapping
 from datetime import UTC, datetime
+
+from dataproc_site.observability import context
 
 # Attributes every LogRecord has; anything else was passed through ``extra=``.
 _STANDARD_ATTRS = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
+REDACTED = "[FILTERED]"
+# Compared after lower-casing and turning "-" into "_" (so header names match too).
+SENSITIVE_KEYS = frozenset(
+    {
+        "text",
+        "original_text",
+        "modified_data",
+        "body",
+        "authorization",
+        "http_authorization",
+        "proxy_authorization",
+        "api_key",
+        "x_api_key",
+        "http_x_api_key",
+        "apikey",
+        "token",
+        "access_token",
+        "metrics_token",
+        "password",
+        "secret",
+        "secret_key",
+        "cookie",
+        "http_cookie",
+        "set_cookie",
+    }
+)
+_MAX_DEPTH = 8
+
+TRACE_KEY = "logging.googleapis.com/trace"
+SPAN_KEY = "logging.googleapis.com/spanId"
+SAMPLED_KEY = "logging.googleapis.com/trace_sampled"
+SOURCE_KEY = "logging.googleapis.com/sourceLocation"
+
+
+def _is_sensitive(key: object) -> bool:
+    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+
+
+def scrub(value: object, depth: int = 0) -> object:
+    """``value`` with every sensitive key's value replaced, through mappings, sequences and dataclasses."""
+    if depth > _MAX_DEPTH:
+        return REDACTED
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        value = dataclasses.asdict(value)
+    if isinstance(value, Mapping):
+        return {str(key): _scrub_item(key, item, depth) for key, item in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [scrub(item, depth + 1) for item in value]
+    return value
+
+
+def _scrub_item(key: object, item: object, depth: int) -> object:
+    return REDACTED if _is_sensitive(key) else scrub(item, depth + 1)
+
+
+def trace_resource(trace_id: str) -> str:
+    """``projects/<GOOGLE_CLOUD_PROJECT>/traces/<trace_id>``, the form Cloud Logging links to Cloud Trace."""
+    return f"projects/{_project()}/traces/{trace_id}"
+
+
+def _project() -> str:
+    try:
+        from django.conf import settings
+
+        if settings.configured:
+            return getattr(settings, "GOOGLE_CLOUD_PROJECT", "") or "unknown"
+    except Exception:  # noqa: S110 - logging must work before and without Django settings
+        pass
+    return os.environ.get("GOOGLE_CLOUD_PROJECT", "unknown")
+
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per record: ``severity``, ``message``, ``time``, ``logger`` and the extras."""
+    """One JSON object per record: the Cloud Logging fields, the bound context and the extras."""
 
     def format(self, record: logging.LogRecord) -> str:
-        entry = {
+        entry: dict = {
             "severity": record.levelname,
             "message": record.getMessage(),
             "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
             "logger": record.name,
+            SOURCE_KEY: {"file": record.pathname, "line": str(record.lineno), "function": record.funcName},
         }
+        bound = getattr(record, "_trace_context", None) or context.current()
+        if bound is not None:
+            entry["request_id"] = bound.request_id
+            entry[TRACE_KEY] = trace_resource(bound.trace_id)
+            entry[SPAN_KEY] = bound.span_id
+            entry[SAMPLED_KEY] = bound.sampled
+            if bound.tenant_id:
+                entry["tenant_id"] = bound.tenant_id
         for key, value in vars(record).items():
-            if key not in _STANDARD_ATTRS and not key.startswith("_"):
-                entry[key] = value
+            if key in _STANDARD_ATTRS or key.startswith("_"):
+                continue
+            entry[key] = REDACTED if _is_sensitive(key) else scrub(value)
         if record.exc_info:
             entry["stack_trace"] = self.formatException(record.exc_info)
+        elif record.stack_info:
+            entry["stack_trace"] = self.formatStack(record.stack_info)
         return json.dumps(entry, default=str)
+
+
+def _stamp_context(factory):
+    """Wrap a LogRecord factory so each record remembers the context it was logged in.
+
+    Handlers that format later, on another thread or after the block ended (a
+    QueueHandler, pytest's caplog), still write the right request id and trace.
+    """
+
+    def make_record(*args, **kwargs) -> logging.LogRecord:
+        record = factory(*args, **kwargs)
+        record._trace_context = context.current()
+        return record
+
+    make_record.stamps_trace_context = True
+    return make_record
+
+
+if not getattr(logging.getLogRecordFactory(), "stamps_trace_context", False):
+    logging.setLogRecordFactory(_stamp_context(logging.getLogRecordFactory()))

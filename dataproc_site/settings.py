@@ -7,6 +7,7 @@ same image runs on a laptop (SQLite, embedded queue and store) and on Cloud Run
 the first request. ``DJANGO_DEBUG`` is off unless set: production is the default.
 """
 
+import ipaddress
 from pathlib import Path
 
 import environ
@@ -44,6 +45,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First: it times the whole request and logs its one JSON line (docs/observability.md).
+    "dataproc_site.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -120,7 +123,8 @@ STORAGES = {
 # Security: strict by default; local development over plain HTTP turns it off with DEBUG.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$"]
+# /metrics is scraped over plain HTTP from inside (a sidecar on localhost); it has its own protection.
+SECURE_REDIRECT_EXEMPT = [r"^health$", r"^ready$", r"^metrics$"]
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
@@ -188,6 +192,24 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
 }
+
+# Metrics (docs/observability.md). /metrics wants "Authorization: Bearer <METRICS_TOKEN>"
+# when a token is set; without one, only METRICS_ALLOWED_NETWORKS may scrape: loopback
+# under DEBUG, nobody in production unless set explicitly.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_NETWORKS = env.list(
+    "METRICS_ALLOWED_NETWORKS", default=["127.0.0.0/8", "::1/128"] if DEBUG else []
+)
+for _network in METRICS_ALLOWED_NETWORKS:
+    try:
+        ipaddress.ip_network(_network, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"METRICS_ALLOWED_NETWORKS: {_network!r} is not a network.") from None
+# Tenant label values: the Tenant table, re-read this often, at most this many (others: "other").
+METRICS_TENANT_CACHE_SECONDS = env.float("METRICS_TENANT_CACHE_SECONDS", default=60.0)
+METRICS_MAX_TENANT_LABELS = env.int("METRICS_MAX_TENANT_LABELS", default=500)
+# Queue depth and age are asked of the backend at scrape time, at most this often.
+METRICS_QUEUE_STATS_SECONDS = env.float("METRICS_QUEUE_STATS_SECONDS", default=5.0)
 
 # Structured logging: one JSON object per line on stdout (Cloud Logging reads it).
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")

@@ -1,12 +1,15 @@
-"""Root URLs: the ingest API, the admin (with the staff console) and the API schema."""
+"""Root URLs: the ingest API, the admin (with the staff console), metrics and the API schema."""
 
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from dataproc_site.observability.views import metrics_view
+
 urlpatterns = [
     path("", include("ingest.urls")),
     path("admin/", admin.site.urls),
+    path("metrics", metrics_view, name="metrics"),
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]

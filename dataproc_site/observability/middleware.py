@@ -1,0 +1,128 @@
+"""One metrics update and one JSON log line per HTTP request, with its request id and trace.
+
+First in the middleware list, so it times everything the request costs and still
+sees the status of a response another middleware produced (a redirect, a 400
+from a bad Host header, a 500 from an exception).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from django.http import HttpRequest, HttpResponse
+from django.http.request import HttpHeaders
+
+from dataproc_site.observability import context, metrics
+
+logger = logging.getLogger("dataproc.request")
+
+# Probes and scrapes arrive every few seconds: counted, but logged at DEBUG only.
+_QUIET_ROUTES = frozenset({"health", "ready", "metrics"})
+UNMATCHED_ROUTE = "unmatched"
+
+
+def route_of(request: HttpRequest) -> str:
+    """The URL pattern that served the request (bounded), never the raw path (unbounded)."""
+    match = getattr(request, "resolver_match", None)
+    if match is None:
+        return UNMATCHED_ROUTE
+    return match.route or match.view_name or UNMATCHED_ROUTE
+
+
+def body_size(request: HttpRequest) -> int | None:
+    """Bytes of the request body: what was read, else what Content-Length announced."""
+    body = getattr(request, "_body", None)
+    if isinstance(body, bytes):
+        return len(body)
+    try:
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+    except ValueError:
+        return None
+    return length if length >= 0 else None
+
+
+def tenant_of(request: HttpRequest, trace: context.TraceContext) -> str:
+    """The tenant the view reported, else the X-Tenant-ID header (text uploads, reads)."""
+    return trace.tenant_id or request.headers.get("X-Tenant-ID", "")
+
+
+class RequestObservabilityMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        started = time.perf_counter()
+        trace = self._bind_ids(request)
+        with context.bound(trace):
+            response = self.get_response(request)
+            duration = time.perf_counter() - started
+            response["X-Request-ID"] = trace.request_id
+            self._record(request, response, trace, duration)
+        return response
+
+    @staticmethod
+    def _bind_ids(request: HttpRequest) -> context.TraceContext:
+        """The request's ids, written back into its headers so every later reader agrees.
+
+        The view copies X-Request-ID and the trace header into the envelope; with a
+        generated id (or a generated trace) it must copy the one the logs carry.
+        """
+        headers = HttpHeaders(request.META)
+        trace = context.context_from_headers(headers)
+        request.META["HTTP_X_REQUEST_ID"] = trace.request_id
+        if context.parse_trace_headers(headers) is None:
+            request.META["HTTP_TRACEPARENT"] = context.traceparent(trace)
+        request.__dict__.pop("headers", None)  # drop a cached HttpHeaders built before
+        return trace
+
+    def _record(
+        self, request: HttpRequest, response: HttpResponse, trace: context.TraceContext, duration: float
+    ) -> None:
+        route = route_of(request)
+        tenant_id = tenant_of(request, trace)
+        size = body_size(request)
+        try:
+            metrics.record_request(
+                method=request.method or "",
+                route=route,
+                status=response.status_code,
+                tenant_id=tenant_id,
+                duration=duration,
+                body_bytes=size,
+            )
+        except Exception:
+            logger.warning("request metrics could not be recorded", exc_info=True)
+        level = logging.DEBUG if route in _QUIET_ROUTES else logging.INFO
+        if response.status_code >= 500:
+            level = logging.ERROR
+        if not logger.isEnabledFor(level):
+            return
+        response_size = None if response.streaming else len(response.content)
+        http_request = {
+            "requestMethod": request.method,
+            "requestUrl": request.path[:2048],
+            "status": response.status_code,
+            "latency": f"{duration:.6f}s",
+            "userAgent": request.headers.get("User-Agent", "")[:512],
+            "remoteIp": request.META.get("REMOTE_ADDR", ""),
+            "protocol": request.META.get("SERVER_PROTOCOL", ""),
+        }
+        if size is not None:
+            http_request["requestSize"] = str(size)
+        if response_size is not None:
+            http_request["responseSize"] = str(response_size)
+        logger.log(
+            level,
+            "%s %s %s",
+            request.method,
+            request.path[:2048],
+            response.status_code,
+            extra={
+                "httpRequest": http_request,
+                "route": route,
+                "tenant_id": tenant_id,
+                "latency_ms": round(duration * 1000, 3),
+            },
+        )
