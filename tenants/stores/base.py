@@ -87,7 +87,10 @@ class BaseLogStore:
         message_id: str,
         processed_at: datetime,
     ) -> bool:
-        """Store the processed log; False (and no change) if it was processed already."""
+        """Store the processed log; False (and no change) if it was processed already.
+
+        ``attempts`` becomes the attempts so far, this successful one included.
+        """
         raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
 
     def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
@@ -118,7 +121,12 @@ class BaseLogStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> LogPage:
-        """One tenant's records, newest ``received_at`` first, by cursor."""
+        """One tenant's records, newest ``received_at`` first (ties: ``log_id`` descending), by cursor.
+
+        ``received_after`` is inclusive, ``received_before`` exclusive; ``limit`` is
+        capped by the backend. ValueError for a cursor the store did not issue or an
+        unknown status (a client error, not an outage).
+        """
         raise NotImplementedError("subclasses of BaseLogStore must provide a list_logs() method")
 
     def counts(self, tenant_id: str) -> dict[str, int]:
@@ -130,7 +138,10 @@ class BaseLogStore:
         raise NotImplementedError("subclasses of BaseLogStore must provide a list_tenants() method")
 
     def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
-        """Logs received and processed per minute since ``since`` (None: every tenant)."""
+        """Logs received and processed per minute since ``since`` (None: every tenant).
+
+        Only minutes with activity, oldest first, as aware UTC datetimes.
+        """
         raise NotImplementedError("subclasses of BaseLogStore must provide an activity() method")
 
     def check(self) -> None:
