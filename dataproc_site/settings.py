@@ -146,6 +146,12 @@ PUBSUB_DEAD_LETTER_SUBSCRIPTION = env.str(
     "PUBSUB_DEAD_LETTER_SUBSCRIPTION", default="dataproc-dead-letter-replay"
 )
 PUBSUB_PUBLISH_TIMEOUT = env.float("PUBSUB_PUBLISH_TIMEOUT", default=5.0)
+# The subscription's dead-letter policy (Pub/Sub allows 5-100): a safety net above
+# WORKER_MAX_ATTEMPTS, since Pub/Sub also counts deliveries cut short by crashes,
+# shutdowns and store outages, which never count against a log.
+PUBSUB_MAX_DELIVERY_ATTEMPTS = env.int("PUBSUB_MAX_DELIVERY_ATTEMPTS", default=100)
+if not 5 <= PUBSUB_MAX_DELIVERY_ATTEMPTS <= 100:
+    raise ImproperlyConfigured("PUBSUB_MAX_DELIVERY_ATTEMPTS must be between 5 and 100 (Pub/Sub's limits).")
 # Push delivery (/pubsub/push): the OIDC token must carry this audience and be
 # signed for this service account e-mail. Empty audience disables the endpoint.
 PUBSUB_PUSH_AUDIENCE = env.str("PUBSUB_PUSH_AUDIENCE", default="")

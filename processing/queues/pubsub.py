@@ -1,0 +1,480 @@
+"""The queue on Google Cloud Pub/Sub (``QUEUE_BACKEND=pubsub``).
+
+Publishing waits for the broker's acknowledgement, bounded by
+``PUBSUB_PUBLISH_TIMEOUT``: a timeout or an API error becomes ``QueueUnavailable``,
+which the API answers with 503 and ``Retry-After`` (never a 202 for a log the
+broker does not hold, never a request hanging on an outage).
+
+The worker consumes with streaming pull (``consume``), flow-controlled to its
+concurrency, with leases extended in bounded steps so a killed worker's
+messages come back within one step (see DESIGN.md on the emulator). A failed
+message is given back with a delay by setting its ack deadline to the backoff
+(``nack(delay)``), so failures do not become a redelivery storm. Attempts are
+counted in the log store: Pub/Sub's own ``delivery_attempt`` only exists on
+subscriptions with a dead-letter policy and also counts crashes and shutdowns.
+
+Clients hold gRPC channels, which must not cross a ``fork()``: they are created
+lazily, once per process, and recreated when the process id changes.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+import threading
+import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeoutError
+
+from django.conf import settings
+from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
+from google.cloud import pubsub_v1
+from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
+from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
+
+from ingest.envelope import LogEnvelope
+from processing.queues.base import BaseQueue, MessageHandler, QueueUnavailable, ReceivedMessage
+
+logger = logging.getLogger(__name__)
+
+# Pub/Sub's bounds for an ack deadline (modify_ack_deadline and subscriptions).
+MAX_ACK_DEADLINE_SECONDS = 600
+MIN_LEASE_EXTENSION_SECONDS = 10
+# Errors worth retrying within the publish timeout (the broker is briefly away).
+TRANSIENT_ERRORS = (
+    api_exceptions.ServiceUnavailable,
+    api_exceptions.DeadlineExceeded,
+    api_exceptions.InternalServerError,
+    api_exceptions.Aborted,
+    api_exceptions.ResourceExhausted,
+    api_exceptions.Unknown,
+)
+# How long a pull waits for messages before answering "none".
+PULL_WAIT_SECONDS = 2.0
+CHECK_TIMEOUT_SECONDS = 2.0
+
+
+def envelope_attributes(envelope: LogEnvelope) -> dict[str, str]:
+    """Routing metadata readable without decoding the payload (filters, the console, Cloud Logging)."""
+    return {
+        "tenant_id": envelope.tenant_id,
+        "log_id": envelope.log_id,
+        "source": envelope.source,
+        "received_at": envelope.received_at,
+    }
+
+
+def ack_deadline_seconds(seconds: float) -> int:
+    """A delay or lease as a deadline Pub/Sub accepts: whole seconds in [0, 600]."""
+    return max(0, min(MAX_ACK_DEADLINE_SECONDS, math.ceil(seconds)))
+
+
+def lease_extension_seconds(lease_seconds: float) -> int:
+    """One lease-extension step: also how long a killed worker's messages stay invisible."""
+    return max(MIN_LEASE_EXTENSION_SECONDS, min(MAX_ACK_DEADLINE_SECONDS, math.ceil(lease_seconds)))
+
+
+class PubSubQueue(BaseQueue):
+    """``BaseQueue`` on one Pub/Sub topic, its worker subscription and a dead-letter topic."""
+
+    # Batching tuned for latency: a request waits at most this long for company.
+    batch_max_latency_seconds = 0.005
+    batch_max_messages = 100
+    batch_max_bytes = 4 * 1024 * 1024
+    # The longest a streaming-pull client keeps extending one message's lease; a
+    # message worked on longer is handed out again. Logs of up to ~70,000
+    # characters fit at the specified 0.05 s per character.
+    max_lease_duration_seconds = 3600.0
+
+    def __init__(self) -> None:
+        self.project = settings.GOOGLE_CLOUD_PROJECT
+        self.publish_timeout = float(settings.PUBSUB_PUBLISH_TIMEOUT)
+        self.topic_path = pubsub_v1.PublisherClient.topic_path(self.project, settings.PUBSUB_TOPIC)
+        self.dead_letter_topic_path = pubsub_v1.PublisherClient.topic_path(
+            self.project, settings.PUBSUB_DEAD_LETTER_TOPIC
+        )
+        self.subscription_path = pubsub_v1.SubscriberClient.subscription_path(
+            self.project, settings.PUBSUB_SUBSCRIPTION
+        )
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._publisher: pubsub_v1.PublisherClient | None = None
+        self._subscriber: pubsub_v1.SubscriberClient | None = None
+
+    # -- clients, once per process ------------------------------------------------
+
+    def _check_fork(self) -> None:
+        """A forked child must not touch its parent's gRPC channels: forget them."""
+        if self._pid != os.getpid():
+            self._publisher = None
+            self._subscriber = None
+            self._pid = os.getpid()
+
+    @property
+    def publisher(self) -> pubsub_v1.PublisherClient:
+        with self._lock:
+            self._check_fork()
+            if self._publisher is None:
+                self._publisher = pubsub_v1.PublisherClient(
+                    batch_settings=pubsub_v1.types.BatchSettings(
+                        max_bytes=self.batch_max_bytes,
+                        max_latency=self.batch_max_latency_seconds,
+                        max_messages=self.batch_max_messages,
+                    )
+                )
+            return self._publisher
+
+    @property
+    def subscriber(self) -> pubsub_v1.SubscriberClient:
+        with self._lock:
+            self._check_fork()
+            if self._subscriber is None:
+                self._subscriber = pubsub_v1.SubscriberClient()
+            return self._subscriber
+
+    def _publish_retry(self) -> api_retry.Retry:
+        return api_retry.Retry(
+            predicate=api_retry.if_exception_type(*TRANSIENT_ERRORS),
+            initial=0.1,
+            maximum=1.0,
+            multiplier=2.0,
+            timeout=self.publish_timeout,
+        )
+
+    # -- publishing -----------------------------------------------------------------
+
+    def _start_publish(self, topic_path: str, data: bytes, attributes: dict[str, str]):
+        try:
+            return self.publisher.publish(
+                topic_path, data, retry=self._publish_retry(), timeout=self.publish_timeout, **attributes
+            )
+        except Exception as exc:  # the client refuses before any RPC (stopped, bad size...)
+            raise QueueUnavailable(f"Pub/Sub publish to {topic_path} failed: {exc}") from exc
+
+    def _wait(self, future, topic_path: str) -> str:
+        try:
+            # The RPC's own retry gives up at publish_timeout; a little slack lets it say why.
+            return future.result(timeout=self.publish_timeout + 1.0)
+        except (FutureTimeoutError, TimeoutError) as exc:
+            raise QueueUnavailable(
+                f"Pub/Sub did not acknowledge a publish to {topic_path} within {self.publish_timeout:g} s"
+            ) from exc
+        except Exception as exc:
+            raise QueueUnavailable(f"Pub/Sub publish to {topic_path} failed: {exc}") from exc
+
+    def publish(self, envelope: LogEnvelope) -> str:
+        future = self._start_publish(self.topic_path, envelope.to_bytes(), envelope_attributes(envelope))
+        return self._wait(future, self.topic_path)
+
+    def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
+        """Hand every message to the batcher first, then wait: one round trip for a batch."""
+        futures = [
+            self._start_publish(self.topic_path, envelope.to_bytes(), envelope_attributes(envelope))
+            for envelope in envelopes
+        ]
+        return [self._wait(future, self.topic_path) for future in futures]
+
+    # -- unary pull (the contract's primitives; the worker uses consume) ----------
+
+    def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
+        try:
+            response = self.subscriber.pull(
+                request={"subscription": self.subscription_path, "max_messages": max_messages},
+                timeout=PULL_WAIT_SECONDS,
+                retry=None,
+            )
+        except api_exceptions.DeadlineExceeded:
+            return []
+        except api_exceptions.GoogleAPICallError as exc:
+            raise QueueUnavailable(f"Pub/Sub pull from {self.subscription_path} failed: {exc}") from exc
+        if not response.received_messages:
+            return []
+        ack_ids = [received.ack_id for received in response.received_messages]
+        self._modify_ack_deadline(ack_ids, ack_deadline_seconds(lease_seconds))
+        messages = []
+        for received in response.received_messages:
+            message = received.message
+            envelope = self._decode_or_dead_letter(
+                message.data, dict(message.attributes), message.message_id, received.delivery_attempt
+            )
+            if envelope is None:
+                self._acknowledge([received.ack_id])
+                continue
+            messages.append(
+                ReceivedMessage(
+                    message_id=message.message_id,
+                    envelope=envelope,
+                    delivery_attempt=received.delivery_attempt or 0,
+                    published_at=message.publish_time,
+                    lease=received.ack_id,
+                )
+            )
+        return messages
+
+    def _acknowledge(self, ack_ids: list[str]) -> None:
+        try:
+            self.subscriber.acknowledge(
+                request={"subscription": self.subscription_path, "ack_ids": ack_ids}, timeout=10.0
+            )
+        except api_exceptions.GoogleAPICallError as exc:
+            raise QueueUnavailable(f"Pub/Sub acknowledge failed: {exc}") from exc
+
+    def _modify_ack_deadline(self, ack_ids: list[str], seconds: int) -> None:
+        try:
+            self.subscriber.modify_ack_deadline(
+                request={
+                    "subscription": self.subscription_path,
+                    "ack_ids": ack_ids,
+                    "ack_deadline_seconds": seconds,
+                },
+                timeout=10.0,
+            )
+        except api_exceptions.GoogleAPICallError as exc:
+            raise QueueUnavailable(f"Pub/Sub modify_ack_deadline failed: {exc}") from exc
+
+    def ack(self, message: ReceivedMessage) -> None:
+        if isinstance(message.lease, StreamedMessage):
+            message.lease.ack()
+        elif message.lease is not None:
+            self._acknowledge([message.lease])
+
+    def nack(self, message: ReceivedMessage, delay_seconds: float = 0.0) -> None:
+        """Hand the message back after ``delay_seconds`` (at most 600 s, Pub/Sub's limit)."""
+        deadline = ack_deadline_seconds(delay_seconds)
+        if isinstance(message.lease, StreamedMessage):
+            if deadline == 0:
+                message.lease.nack()
+            else:
+                # Out of lease management first, or the library would keep extending it.
+                message.lease.drop()
+                message.lease.modify_ack_deadline(deadline)
+        elif message.lease is not None:
+            self._modify_ack_deadline([message.lease], deadline)
+
+    def extend_lease(self, message: ReceivedMessage, lease_seconds: float) -> None:
+        deadline = max(1, ack_deadline_seconds(lease_seconds))
+        if isinstance(message.lease, StreamedMessage):
+            message.lease.modify_ack_deadline(deadline)
+        elif message.lease is not None:
+            self._modify_ack_deadline([message.lease], deadline)
+
+    # -- dead letters -------------------------------------------------------------
+
+    def _dead_letter_attributes(self, message_id: str, delivery_attempt: int) -> dict[str, str]:
+        return {
+            "original_message_id": message_id,
+            "subscription": self.subscription_path,
+            "delivery_attempt": str(delivery_attempt),
+        }
+
+    def dead_letter(self, message: ReceivedMessage) -> None:
+        """Publish to the dead-letter topic (and wait for it), then ack the original.
+
+        A push delivery has no lease (``lease`` None): answering 2xx acknowledges it.
+        """
+        attributes = envelope_attributes(message.envelope) | self._dead_letter_attributes(
+            message.message_id, message.delivery_attempt
+        )
+        future = self._start_publish(self.dead_letter_topic_path, message.envelope.to_bytes(), attributes)
+        self._wait(future, self.dead_letter_topic_path)
+        self.ack(message)
+
+    def _decode_or_dead_letter(
+        self, data: bytes, attributes: dict[str, str], message_id: str, delivery_attempt: int | None
+    ) -> LogEnvelope | None:
+        """The envelope, or None after parking an undecodable payload on the dead-letter topic."""
+        try:
+            return decode_envelope(data)
+        except ValueError as exc:
+            logger.error(
+                "undecodable message moved to the dead-letter topic",
+                extra={"message_id": message_id, "error": str(exc)},
+            )
+            dead_attributes = (
+                attributes
+                | self._dead_letter_attributes(message_id, delivery_attempt or 0)
+                | {"error": str(exc)[:1000]}
+            )
+            future = self._start_publish(self.dead_letter_topic_path, data, dead_attributes)
+            self._wait(future, self.dead_letter_topic_path)
+            return None
+
+    def park_undecodable(self, data: bytes, attributes: dict[str, str], message_id: str, error: str) -> None:
+        """Keep a payload that is not an envelope on the dead-letter topic (push deliveries)."""
+        dead_attributes = attributes | self._dead_letter_attributes(message_id, 0) | {"error": error[:1000]}
+        future = self._start_publish(self.dead_letter_topic_path, data, dead_attributes)
+        self._wait(future, self.dead_letter_topic_path)
+
+    # -- health -------------------------------------------------------------------
+
+    def check(self) -> None:
+        """The topic answers within a couple of seconds.
+
+        PermissionDenied still proves the broker answers: a publisher-only service
+        account may not read topic metadata, and readiness is about reachability.
+        """
+        try:
+            self.publisher.get_topic(
+                request={"topic": self.topic_path}, timeout=CHECK_TIMEOUT_SECONDS, retry=None
+            )
+        except api_exceptions.PermissionDenied:
+            logger.warning("readiness: no permission to read topic metadata; the broker answered")
+        except api_exceptions.GoogleAPICallError as exc:
+            raise QueueUnavailable(f"Pub/Sub topic {self.topic_path} unavailable: {exc}") from exc
+
+    # stats(): the base class answers "unknown"; the backlog lives in Cloud
+    # Monitoring (subscription/num_undelivered_messages, oldest_unacked_message_age).
+
+    # -- the worker's streaming pull ----------------------------------------------
+
+    def consume(
+        self,
+        handler: MessageHandler,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        stop_event: threading.Event,
+        idle_exit_seconds: float | None = None,
+    ) -> None:
+        """Streaming pull: ``handler`` runs on a pool of ``concurrency`` threads until ``stop_event``.
+
+        Flow control keeps at most ``concurrency`` messages outstanding; each
+        lease is extended ``lease_seconds`` at a time, so after a ``kill -9``
+        the messages this process held come back within about ``lease_seconds``.
+        On stop the stream closes, running handlers finish (the caller bounds
+        that with its grace period) and messages not yet started are nacked.
+        """
+        StreamingConsumer(self, handler, concurrency=concurrency, lease_seconds=lease_seconds).run(
+            stop_event, idle_exit_seconds=idle_exit_seconds
+        )
+
+    def close(self) -> None:
+        with self._lock:
+            publisher, subscriber = self._publisher, self._subscriber
+            self._publisher = self._subscriber = None
+            owned = self._pid == os.getpid()
+        if not owned:
+            return
+        if publisher is not None:
+            try:
+                publisher.stop()  # flushes pending batches
+            except Exception:
+                logger.debug("stopping the Pub/Sub publisher failed", exc_info=True)
+        if subscriber is not None:
+            try:
+                subscriber.close()
+            except Exception:
+                logger.debug("closing the Pub/Sub subscriber failed", exc_info=True)
+
+
+def decode_envelope(data: bytes) -> LogEnvelope:
+    """The payload as an envelope; ValueError when it is not one."""
+    try:
+        payload = json.loads(data)
+        if not isinstance(payload, dict):
+            raise ValueError("payload is not a JSON object")
+        return LogEnvelope.from_dict(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"payload is not a log envelope: {exc}") from exc
+
+
+class StreamingConsumer:
+    """One streaming-pull session feeding ``handler``; knows when it has gone idle."""
+
+    poll_seconds = 0.2
+
+    def __init__(
+        self, queue: PubSubQueue, handler: MessageHandler, *, concurrency: int, lease_seconds: float
+    ):
+        self.queue = queue
+        self.handler = handler
+        self.concurrency = max(1, concurrency)
+        self.lease_seconds = lease_seconds
+        self._in_flight = 0
+        self._last_activity = time.monotonic()
+        self._counter_lock = threading.Lock()
+
+    def flow_control(self) -> pubsub_v1.types.FlowControl:
+        extension = lease_extension_seconds(self.lease_seconds)
+        return pubsub_v1.types.FlowControl(
+            max_messages=self.concurrency,
+            max_bytes=self.concurrency * max(settings.INGEST_MAX_BODY_BYTES * 2, 1024 * 1024),
+            max_lease_duration=self.queue.max_lease_duration_seconds,
+            min_duration_per_lease_extension=extension,
+            max_duration_per_lease_extension=extension,
+        )
+
+    def _callback(self, streamed: StreamedMessage) -> None:
+        with self._counter_lock:
+            self._in_flight += 1
+            self._last_activity = time.monotonic()
+        try:
+            envelope = self.queue._decode_or_dead_letter(
+                streamed.data, dict(streamed.attributes), streamed.message_id, streamed.delivery_attempt
+            )
+            if envelope is None:
+                streamed.ack()
+                return
+            self.handler(
+                ReceivedMessage(
+                    message_id=streamed.message_id,
+                    envelope=envelope,
+                    delivery_attempt=streamed.delivery_attempt or 0,
+                    published_at=streamed.publish_time,
+                    lease=streamed,
+                )
+            )
+        except Exception:
+            # The handler acks or nacks itself; anything escaping it is a bug or an
+            # outage. Leave the message to come back after its lease.
+            logger.exception("message handler failed", extra={"message_id": streamed.message_id})
+            streamed.nack()
+        finally:
+            with self._counter_lock:
+                self._in_flight -= 1
+                self._last_activity = time.monotonic()
+
+    def idle_for(self) -> float:
+        with self._counter_lock:
+            if self._in_flight:
+                return 0.0
+            return time.monotonic() - self._last_activity
+
+    def run(self, stop_event: threading.Event, *, idle_exit_seconds: float | None = None) -> None:
+        scheduler = ThreadScheduler(
+            executor=ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="pubsub-handler")
+        )
+        future = self.queue.subscriber.subscribe(
+            self.queue.subscription_path,
+            self._callback,
+            flow_control=self.flow_control(),
+            scheduler=scheduler,
+            await_callbacks_on_shutdown=True,
+        )
+        logger.info(
+            "streaming pull started",
+            extra={"subscription": self.queue.subscription_path, "concurrency": self.concurrency},
+        )
+        failure: BaseException | None = None
+        try:
+            while not stop_event.is_set():
+                if future.done():
+                    failure = future.exception() or RuntimeError("streaming pull ended")
+                    break
+                if idle_exit_seconds is not None and self.idle_for() >= idle_exit_seconds:
+                    logger.info("queue idle: streaming pull stops", extra={"idle_seconds": idle_exit_seconds})
+                    break
+                stop_event.wait(self.poll_seconds)
+        finally:
+            future.cancel()  # stop the stream; running handlers finish, the rest are nacked
+            try:
+                future.result(timeout=settings.WORKER_SHUTDOWN_GRACE_SECONDS)
+            except Exception as exc:
+                if failure is None and not isinstance(exc, (FutureTimeoutError, TimeoutError)):
+                    logger.debug("streaming pull closed with %r", exc)
+        if failure is not None:
+            raise QueueUnavailable(f"streaming pull from {self.queue.subscription_path} failed: {failure}")
