@@ -1,3 +1,142 @@
-from django.contrib import admin
+"""Tenants and their ingest API keys as ordinary admin pages.
 
-# Register your models here.
+Superusers manage every tenant; other staff see (with the model permissions
+Django requires) only the tenants they are assigned to, the same rule as the
+console. An API key's plaintext exists only at creation: it is shown once, in a
+message, and only its hash is stored.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.db.models import Count, Q, QuerySet
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from rest_framework_api_key.admin import APIKeyModelAdmin
+from rest_framework_api_key.models import APIKey
+
+from tenants.models import Tenant, TenantAPIKey
+
+# The library registers its generic APIKey model; dataproc only uses per-tenant keys.
+if admin.site.is_registered(APIKey):
+    admin.site.unregister(APIKey)
+
+
+def tenants_visible_to(request: HttpRequest, tenants: QuerySet[Tenant]) -> QuerySet[Tenant]:
+    if request.user.is_superuser:
+        return tenants
+    return tenants.filter(staff=request.user)
+
+
+def issue_key(tenant: Tenant, *, issued_by: str) -> tuple[TenantAPIKey, str]:
+    """A new key for ``tenant``; returns the row and the plaintext (never stored)."""
+    name = f"issued {timezone.now():%Y-%m-%d %H:%M} by {issued_by}"
+    return TenantAPIKey.objects.create_key(name=name[:50], tenant=tenant)
+
+
+def key_message(tenant: Tenant, plaintext: str) -> str:
+    return (
+        f"New API key for {tenant.id}: {plaintext} — copy it now and send it as "
+        "'Authorization: Api-Key <key>'; it is not stored and will not be shown again."
+    )
+
+
+@admin.register(Tenant)
+class TenantAdmin(admin.ModelAdmin):
+    list_display = (
+        "id",
+        "name",
+        "active",
+        "rate_limit_per_minute",
+        "active_keys",
+        "created_at",
+        "console_link",
+    )
+    list_filter = ("active",)
+    search_fields = ("id", "name")
+    filter_horizontal = ("staff",)
+    ordering = ("id",)
+    actions = ("issue_api_key", "deactivate", "activate")
+    fieldsets = (
+        (None, {"fields": ("id", "name", "active", "rate_limit_per_minute")}),
+        ("Console access", {"fields": ("staff",)}),
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
+        tenants = (
+            super()
+            .get_queryset(request)
+            .annotate(_active_keys=Count("api_keys", filter=Q(api_keys__revoked=False), distinct=True))
+        )
+        return tenants_visible_to(request, tenants)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Tenant | None = None) -> tuple[str, ...]:
+        readonly: tuple[str, ...] = ("id",) if obj is not None else ()
+        if not request.user.is_superuser:
+            # Who sees which tenant is a superuser's decision.
+            readonly += ("staff",)
+        return readonly
+
+    @admin.display(description="active keys", ordering="_active_keys")
+    def active_keys(self, tenant: Tenant) -> int:
+        return tenant._active_keys
+
+    @admin.display(description="console")
+    def console_link(self, tenant: Tenant) -> str:
+        return format_html('<a href="{}">logs</a>', reverse("admin:console_tenant_logs", args=[tenant.id]))
+
+    @admin.action(description="Issue a new API key for the selected tenants", permissions=["add_key"])
+    def issue_api_key(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        for tenant in queryset:
+            api_key, plaintext = issue_key(tenant, issued_by=request.user.get_username())
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=[api_key],
+                action_flag=ADDITION,
+                change_message=f"Issued API key {api_key.prefix} for tenant {tenant.id}.",
+                single_object=True,
+            )
+            messages.warning(request, key_message(tenant, plaintext))
+
+    def has_add_key_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("tenants.add_tenantapikey")
+
+    @admin.action(description="Deactivate the selected tenants (ingest refuses them)", permissions=["change"])
+    def deactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        updated = queryset.update(active=False)
+        messages.success(request, f"Deactivated {updated} tenant(s).")
+
+    @admin.action(description="Activate the selected tenants", permissions=["change"])
+    def activate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        updated = queryset.update(active=True)
+        messages.success(request, f"Activated {updated} tenant(s).")
+
+
+@admin.register(TenantAPIKey)
+class TenantAPIKeyAdmin(APIKeyModelAdmin):
+    """Add a key here (its plaintext is shown once after saving) or revoke one with its flag."""
+
+    list_display = ("prefix", "name", "tenant", "created", "expiry_date", "_has_expired", "revoked")
+    list_filter = ("revoked", "tenant", "created")
+    search_fields = ("name", "prefix", "tenant__id", "tenant__name")
+    list_select_related = ("tenant",)
+    actions = ("revoke",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TenantAPIKey]:
+        keys = super().get_queryset(request)
+        if request.user.is_superuser:
+            return keys
+        return keys.filter(tenant__staff=request.user)
+
+    def formfield_for_foreignkey(self, db_field, request: HttpRequest, **kwargs):
+        if db_field.name == "tenant":
+            kwargs["queryset"] = tenants_visible_to(request, Tenant.objects.all())
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description="Revoke the selected keys", permissions=["change"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[TenantAPIKey]) -> None:
+        updated = queryset.filter(revoked=False).update(revoked=True)
+        messages.success(request, f"Revoked {updated} key(s): they no longer authenticate.")

@@ -1,0 +1,1 @@
+"""Console views, one module per page; every view checks tenant access through ``ConsoleAccess``."""
