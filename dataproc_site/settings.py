@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "rest_framework",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "rest_framework_api_key",
     "tenants",
     "processing",
@@ -168,6 +169,12 @@ INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
 # default for new tenants.
 INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=6000)
 INGEST_RETRY_AFTER_SECONDS = env.int("INGEST_RETRY_AFTER_SECONDS", default=5)
+# How long a process trusts what it cached about a tenant (active, rate) or an API key:
+# a deactivation, rate change or revocation reaches every process within this time.
+INGEST_AUTH_CACHE_SECONDS = env.float("INGEST_AUTH_CACHE_SECONDS", default=30.0)
+# The per-tenant rate counters live here (tenants.throttling). The local-memory default
+# counts per process; a shared cache (redis, memcached) gives one limit across processes.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Django's own request size cap must not undercut the ingest limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 
@@ -198,6 +205,16 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant log ingestion: POST logs, read them back once processed.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The docs UI from drf-spectacular-sidecar's static files: no CDN needed.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several bodies have a "status"; name each choice set once.
+    "ENUM_NAME_OVERRIDES": {
+        "LogStatusEnum": "tenants.stores.base.STATUSES",
+        "AcceptedStatusEnum": ["accepted"],
+        "OkStatusEnum": ["ok"],
+    },
 }
 
 # Metrics (docs/observability.md). /metrics wants "Authorization: Bearer <METRICS_TOKEN>"

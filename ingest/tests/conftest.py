@@ -1,0 +1,65 @@
+"""Fixtures for the API tests: a recording queue, a fake store, clean auth caches and counters."""
+
+import pytest
+from django.core.cache import caches
+
+from processing.queues import get_queue
+from tenants.auth import clear_auth_caches
+from tenants.models import Tenant, TenantAPIKey
+from tenants.stores import get_store
+
+FAKES = "ingest.tests.fakes"
+
+
+@pytest.fixture(autouse=True)
+def clean_auth_state():
+    """Cached tenants, keys and rate counters must not leak from one test into the next."""
+    clear_auth_caches()
+    caches["default"].clear()
+    yield
+    clear_auth_caches()
+    caches["default"].clear()
+
+
+@pytest.fixture
+def queue(settings):
+    settings.QUEUE_BACKEND = f"{FAKES}.RecordingQueue"
+    return get_queue()
+
+
+@pytest.fixture
+def store(settings):
+    settings.LOG_STORE_BACKEND = f"{FAKES}.FakeStore"
+    return get_store()
+
+
+@pytest.fixture
+def open_mode(settings):
+    settings.INGEST_AUTH = "open"
+
+
+@pytest.fixture
+def api_key_mode(settings):
+    settings.INGEST_AUTH = "api_key"
+
+
+@pytest.fixture
+def acme(db):
+    return Tenant.objects.create(id="acme", name="Acme", rate_limit_per_minute=1000)
+
+
+@pytest.fixture
+def acme_key(acme):
+    _, key = TenantAPIKey.objects.create_key(name="test", tenant=acme)
+    return key
+
+
+@pytest.fixture
+def beta(db):
+    return Tenant.objects.create(id="beta_inc", name="Beta", rate_limit_per_minute=1000)
+
+
+@pytest.fixture
+def beta_key(beta):
+    _, key = TenantAPIKey.objects.create_key(name="test", tenant=beta)
+    return key
