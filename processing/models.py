@@ -11,6 +11,12 @@ class QueueMessage(models.Model):
     ``available_at`` is both the delay (a nacked message waits for it) and the
     lease: a claimed message gets ``available_at = now + lease``, so a worker that
     dies simply lets the time pass and the message becomes claimable again.
+    Each claim sets a new ``lease_token``; ack, nack and lease extension only act
+    while the token still matches, so a worker whose lease ran out cannot touch a
+    message that was handed to someone else meanwhile.
+
+    Dead-lettered rows stay (``state = dead``) until the log is replayed; the
+    copied ``tenant_id`` / ``log_id`` let a replay find and drop them.
     """
 
     STATE_READY = "ready"
@@ -24,6 +30,9 @@ class QueueMessage(models.Model):
     lease_token = models.UUIDField(null=True, blank=True)
     delivery_attempts = models.PositiveIntegerField(default=0)
     published_at = models.DateTimeField()
+    tenant_id = models.CharField(max_length=128, blank=True)
+    log_id = models.CharField(max_length=128, blank=True)
+    dead_lettered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["state", "available_at"], name="queue_message_claimable")]

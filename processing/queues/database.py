@@ -1,0 +1,183 @@
+"""The embedded queue: a table in the Django database (SQLite or PostgreSQL).
+
+A message is claimable when ``state = ready`` and ``available_at <= now``.
+Claiming it moves ``available_at`` to the end of the lease and sets a fresh
+``lease_token``; a worker that dies simply lets the lease run out, and the
+message is claimable again (crash recovery needs no sweeper). Ack, nack,
+extend and dead-letter act only while the token matches, so a worker whose
+lease ran out cannot ack a message that was meanwhile handed to someone else.
+
+Claims on PostgreSQL lock candidate rows with ``SELECT ... FOR UPDATE SKIP
+LOCKED`` so concurrent workers take disjoint rows without waiting on each other.
+SQLite has one writer at a time (settings open transactions IMMEDIATE), and the
+claim is additionally a conditional UPDATE (still ready, still due), so two
+claimers can never both win a row whatever the transaction mode.
+
+Every database error becomes ``QueueUnavailable``: the API answers 503 and the
+worker backs off, instead of a 500 or a dead loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import wraps
+
+from django.db import DatabaseError, connection, transaction
+from django.db.models import F, Min
+from django.utils import timezone
+
+from ingest.envelope import LogEnvelope
+from processing.models import QueueMessage
+from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, ReceivedMessage
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseLease:
+    """What a ``ReceivedMessage`` carries to prove it still holds its claim."""
+
+    row_id: int
+    token: uuid.UUID
+
+
+def _unavailable_on_database_error(method):
+    @wraps(method)
+    def wrapper(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except DatabaseError as exc:
+            raise QueueUnavailable(f"database queue unavailable: {exc}") from exc
+
+    return wrapper
+
+
+class DatabaseQueue(BaseQueue):
+    """Queue on the ``processing.QueueMessage`` table of the default database."""
+
+    @_unavailable_on_database_error
+    def publish(self, envelope: LogEnvelope) -> str:
+        # Its own transaction: once this returns, the row is committed (unless the
+        # caller wrapped us in an outer transaction, which then decides).
+        with transaction.atomic():
+            message = QueueMessage.objects.create(**self._new_row(envelope, timezone.now()))
+        return str(message.message_id)
+
+    @_unavailable_on_database_error
+    def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
+        now = timezone.now()
+        rows = [QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes]
+        with transaction.atomic():
+            QueueMessage.objects.bulk_create(rows, batch_size=500)
+        return [str(row.message_id) for row in rows]
+
+    @_unavailable_on_database_error
+    def replay(self, envelope: LogEnvelope) -> str:
+        """Publish the log again and drop its dead-lettered copies, in one transaction."""
+        with transaction.atomic():
+            QueueMessage.objects.filter(
+                state=QueueMessage.STATE_DEAD, tenant_id=envelope.tenant_id, log_id=envelope.log_id
+            ).delete()
+            message = QueueMessage.objects.create(**self._new_row(envelope, timezone.now()))
+        return str(message.message_id)
+
+    @_unavailable_on_database_error
+    def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
+        if max_messages < 1:
+            return []
+        now = timezone.now()
+        token = uuid.uuid4()
+        claimable = QueueMessage.objects.filter(state=QueueMessage.STATE_READY, available_at__lte=now)
+        with transaction.atomic():
+            candidates = claimable.order_by("available_at", "id")
+            if connection.features.has_select_for_update_skip_locked:
+                candidates = candidates.select_for_update(skip_locked=True)
+            candidate_ids = list(candidates.values_list("id", flat=True)[:max_messages])
+            if not candidate_ids:
+                return []
+            claimable.filter(id__in=candidate_ids).update(
+                available_at=now + timedelta(seconds=lease_seconds),
+                lease_token=token,
+                delivery_attempts=F("delivery_attempts") + 1,
+            )
+            claimed = list(
+                QueueMessage.objects.filter(id__in=candidate_ids, lease_token=token).order_by(
+                    "available_at", "id"
+                )
+            )
+        return [self._received(row, token) for row in claimed]
+
+    @_unavailable_on_database_error
+    def ack(self, message: ReceivedMessage) -> None:
+        if not self._held(message).delete()[0]:
+            logger.info("stale ack ignored", extra={"message_id": message.message_id})
+
+    @_unavailable_on_database_error
+    def nack(self, message: ReceivedMessage, delay_seconds: float = 0.0) -> None:
+        available_at = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
+        if not self._held(message).update(available_at=available_at, lease_token=None):
+            logger.info("stale nack ignored", extra={"message_id": message.message_id})
+
+    @_unavailable_on_database_error
+    def extend_lease(self, message: ReceivedMessage, lease_seconds: float) -> None:
+        available_at = timezone.now() + timedelta(seconds=lease_seconds)
+        if not self._held(message).update(available_at=available_at):
+            logger.info("lease extension of a lost lease ignored", extra={"message_id": message.message_id})
+
+    @_unavailable_on_database_error
+    def dead_letter(self, message: ReceivedMessage) -> None:
+        if not self._held(message).update(
+            state=QueueMessage.STATE_DEAD, lease_token=None, dead_lettered_at=timezone.now()
+        ):
+            logger.info("stale dead-letter ignored", extra={"message_id": message.message_id})
+
+    def check(self) -> None:
+        try:
+            QueueMessage.objects.filter(state=QueueMessage.STATE_READY).exists()
+        except DatabaseError as exc:
+            raise QueueUnavailable(f"database queue unavailable: {exc}") from exc
+
+    @_unavailable_on_database_error
+    def stats(self) -> QueueStats:
+        ready = QueueMessage.objects.filter(state=QueueMessage.STATE_READY)
+        depth = ready.count()
+        oldest = ready.aggregate(oldest=Min("published_at"))["oldest"]
+        dead = QueueMessage.objects.filter(state=QueueMessage.STATE_DEAD).count()
+        age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else None
+        return QueueStats(depth=depth, oldest_age_seconds=age, dead_lettered=dead)
+
+    # -- helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _new_row(envelope: LogEnvelope, now: datetime) -> dict:
+        return {
+            "payload": envelope.to_json(),
+            "available_at": now,
+            "published_at": now,
+            "tenant_id": envelope.tenant_id,
+            "log_id": envelope.log_id,
+        }
+
+    @staticmethod
+    def _received(row: QueueMessage, token: uuid.UUID) -> ReceivedMessage:
+        return ReceivedMessage(
+            message_id=str(row.message_id),
+            envelope=LogEnvelope.from_json(row.payload),
+            delivery_attempt=row.delivery_attempts,
+            published_at=row.published_at,
+            lease=DatabaseLease(row_id=row.id, token=token),
+        )
+
+    @staticmethod
+    def _held(message: ReceivedMessage):
+        """The message's row, only while this delivery's lease token is still on it."""
+        lease = message.lease
+        if not isinstance(lease, DatabaseLease):
+            raise TypeError(f"{message.message_id} was not received from a DatabaseQueue")
+        return QueueMessage.objects.filter(
+            id=lease.row_id, lease_token=lease.token, state=QueueMessage.STATE_READY
+        )

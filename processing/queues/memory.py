@@ -1,0 +1,148 @@
+"""An in-process queue with the database queue's semantics, for fast unit tests.
+
+Leases, delays, attempt counting, stale-lease protection and dead letters all
+behave as in ``DatabaseQueue``; nothing survives the process, so it is for tests
+and experiments only (``QUEUE_BACKEND=memory``). Thread-safe: the consumer's
+threads and the test's threads share one instance.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ingest.envelope import LogEnvelope
+from processing.queues.base import BaseQueue, QueueStats, ReceivedMessage
+
+
+@dataclass
+class _Entry:
+    message_id: str
+    payload: str
+    published_at: datetime
+    published_monotonic: float
+    available_at: float
+    sequence: int
+    lease_token: str | None = None
+    delivery_attempts: int = 0
+    dead: bool = False
+
+
+@dataclass(frozen=True)
+class MemoryLease:
+    token: str
+
+
+class MemoryQueue(BaseQueue):
+    """Messages in a dict guarded by one lock; time from ``time.monotonic``."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._entries: dict[str, _Entry] = {}
+        self._sequence = 0
+
+    def publish(self, envelope: LogEnvelope) -> str:
+        return self.publish_many([envelope])[0]
+
+    def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
+        # Serialise first so the payload is exactly what a real broker would carry.
+        payloads = [envelope.to_json() for envelope in envelopes]
+        now, published_at = time.monotonic(), datetime.now(UTC)
+        message_ids = []
+        with self._lock:
+            for payload in payloads:
+                message_id = str(uuid.uuid4())
+                self._sequence += 1
+                self._entries[message_id] = _Entry(
+                    message_id=message_id,
+                    payload=payload,
+                    published_at=published_at,
+                    published_monotonic=now,
+                    available_at=now,
+                    sequence=self._sequence,
+                )
+                message_ids.append(message_id)
+        return message_ids
+
+    def replay(self, envelope: LogEnvelope) -> str:
+        with self._lock:
+            for message_id, entry in list(self._entries.items()):
+                replayed = LogEnvelope.from_json(entry.payload)
+                if entry.dead and (replayed.tenant_id, replayed.log_id) == (
+                    envelope.tenant_id,
+                    envelope.log_id,
+                ):
+                    del self._entries[message_id]
+        return self.publish(envelope)
+
+    def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
+        now = time.monotonic()
+        received = []
+        with self._lock:
+            due = sorted(
+                (entry for entry in self._entries.values() if not entry.dead and entry.available_at <= now),
+                key=lambda entry: (entry.available_at, entry.sequence),
+            )
+            for entry in due[: max(max_messages, 0)]:
+                entry.available_at = now + lease_seconds
+                entry.lease_token = uuid.uuid4().hex
+                entry.delivery_attempts += 1
+                received.append(
+                    ReceivedMessage(
+                        message_id=entry.message_id,
+                        envelope=LogEnvelope.from_json(entry.payload),
+                        delivery_attempt=entry.delivery_attempts,
+                        published_at=entry.published_at,
+                        lease=MemoryLease(entry.lease_token),
+                    )
+                )
+        return received
+
+    def ack(self, message: ReceivedMessage) -> None:
+        with self._lock:
+            if self._held(message):
+                del self._entries[message.message_id]
+
+    def nack(self, message: ReceivedMessage, delay_seconds: float = 0.0) -> None:
+        with self._lock:
+            entry = self._held(message)
+            if entry:
+                entry.available_at = time.monotonic() + max(delay_seconds, 0.0)
+                entry.lease_token = None
+
+    def extend_lease(self, message: ReceivedMessage, lease_seconds: float) -> None:
+        with self._lock:
+            entry = self._held(message)
+            if entry:
+                entry.available_at = time.monotonic() + lease_seconds
+
+    def dead_letter(self, message: ReceivedMessage) -> None:
+        with self._lock:
+            entry = self._held(message)
+            if entry:
+                entry.dead = True
+                entry.lease_token = None
+
+    def check(self) -> None:
+        """Always available: it lives in this process."""
+
+    def stats(self) -> QueueStats:
+        now = time.monotonic()
+        with self._lock:
+            ready = [entry for entry in self._entries.values() if not entry.dead]
+            dead = len(self._entries) - len(ready)
+            oldest = min((entry.published_monotonic for entry in ready), default=None)
+        age = now - oldest if oldest is not None else None
+        return QueueStats(depth=len(ready), oldest_age_seconds=age, dead_lettered=dead)
+
+    def _held(self, message: ReceivedMessage) -> _Entry | None:
+        """The entry, only while this delivery's lease token is still on it (caller holds the lock)."""
+        entry = self._entries.get(message.message_id)
+        lease = message.lease
+        if entry is None or entry.dead or not isinstance(lease, MemoryLease):
+            return None
+        return entry if entry.lease_token == lease.token else None
