@@ -5,7 +5,10 @@ waiting for the queue's acknowledgement, and threads let many such waits share
 one publisher (and its batches) per process.
 """
 
+import glob
 import os
+import shutil
+import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -20,3 +23,29 @@ preload_app = False
 accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("GUNICORN_LOG_LEVEL", "info")
+
+# Prometheus multiprocess mode (docs/observability.md): every worker process writes its
+# metrics to files in this directory and /metrics merges them, so a scrape sees the
+# whole server, not whichever process answered. Set here, in the master, before any
+# worker imports prometheus_client; a directory chosen by the operator is kept.
+if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="dataproc-metrics-")
+    os.environ["DATAPROC_METRICS_DIR_OWNED"] = "1"
+
+
+def on_starting(server):
+    """Start from zero: files left by an earlier run would be merged in as if live."""
+    for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
+        os.remove(path)
+
+
+def child_exit(server, worker):
+    """A dead worker's live gauges (messages in flight) must stop counting."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    if os.environ.get("DATAPROC_METRICS_DIR_OWNED") == "1":
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

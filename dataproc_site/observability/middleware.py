@@ -122,7 +122,7 @@ class RequestObservabilityMiddleware:
             extra={
                 "httpRequest": http_request,
                 "route": route,
-                "tenant_id": tenant_id,
                 "latency_ms": round(duration * 1000, 3),
+                **({"tenant_id": tenant_id} if tenant_id else {}),
             },
         )
