@@ -1,0 +1,278 @@
+"""The pull loop behind ``BaseQueue.consume()`` and ``run_worker``.
+
+One thread pulls; ``concurrency`` handler threads work. The work is mostly
+sleeping (the simulated processing), so threads are the cheap way to keep ~100
+messages in flight in one process. The pulling thread:
+
+- pulls only as many messages as there are idle handlers, so nothing waits
+  leased in a local buffer while its lease runs down;
+- renews the lease of every message it holds every ``lease/3`` seconds, so a
+  long message is never handed to a second worker while this one works on it;
+- on stop, gives back (nacks) what was pulled but not started, lets running
+  handlers finish within ``WORKER_SHUTDOWN_GRACE_SECONDS`` (still renewing their
+  leases) and gives back whatever is still running after that;
+- with ``idle_exit_seconds`` (``run_worker --drain``) returns once nothing is in
+  flight and the queue has stayed empty that long.
+
+Handler threads are daemons: a process that must exit is never held hostage by
+a message that outlives the grace period (its lease, or the nack, brings it back).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import queue as stdlib_queue
+import threading
+import time
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import close_old_connections
+
+from processing.db import release_thread_connections
+from processing.queues.base import BaseQueue, MessageHandler, ReceivedMessage
+
+logger = logging.getLogger(__name__)
+
+# Longest the pulling thread sleeps before looking at the stop event again.
+STOP_CHECK_SECONDS = 0.25
+MAX_PULL_BACKOFF_SECONDS = 30.0
+# A handler that raises (a bug, not a processing failure: decide() catches those)
+# gets its message back after this long rather than in a hot loop.
+HANDLER_ERROR_DELAY_SECONDS = 5.0
+
+
+@dataclass(eq=False)
+class _Delivery:
+    key: int
+    message: ReceivedMessage
+    started: bool = False
+    abandoned: bool = False
+    started_at: float = field(default=0.0)
+
+
+class PullConsumer:
+    """Feeds messages from ``queue`` to ``handler`` on a pool of threads; see the module docstring."""
+
+    def __init__(
+        self,
+        queue: BaseQueue,
+        handler: MessageHandler,
+        *,
+        concurrency: int,
+        lease_seconds: float,
+        batch_size: int | None = None,
+        poll_interval: float = 1.0,
+        renew_interval: float | None = None,
+        shutdown_grace_seconds: float | None = None,
+    ) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
+        if lease_seconds <= 0:
+            raise ValueError("lease_seconds must be positive")
+        self.queue = queue
+        self.handler = handler
+        self.concurrency = concurrency
+        self.lease_seconds = lease_seconds
+        self.batch_size = batch_size or min(concurrency, 100)
+        self.poll_interval = poll_interval
+        self.renew_interval = renew_interval or lease_seconds / 3
+        self.shutdown_grace_seconds = (
+            settings.WORKER_SHUTDOWN_GRACE_SECONDS
+            if shutdown_grace_seconds is None
+            else shutdown_grace_seconds
+        )
+        self._lock = threading.Lock()
+        self._in_flight: dict[int, _Delivery] = {}
+        self._tasks: stdlib_queue.SimpleQueue[_Delivery | None] = stdlib_queue.SimpleQueue()
+        self._wakeup = threading.Event()
+        self._keys = itertools.count()
+        self._threads: list[threading.Thread] = []
+        self.delivered = 0
+        self.handled = 0
+
+    # -- the pulling thread -----------------------------------------------------
+
+    def run(self, stop_event: threading.Event, *, idle_exit_seconds: float | None = None) -> None:
+        """Pull and dispatch until ``stop_event`` is set (or the queue stays drained)."""
+        self._start_threads()
+        now = time.monotonic()
+        idle_since = now
+        next_renewal = now + self.renew_interval
+        pull_failures = 0
+        try:
+            while not stop_event.is_set():
+                close_old_connections()
+                now = time.monotonic()
+                if now >= next_renewal:
+                    self._renew_leases()
+                    next_renewal = now + self.renew_interval
+                free = self.concurrency - self.in_flight_count()
+                requested = min(free, self.batch_size)
+                pulled = 0
+                if requested > 0:
+                    try:
+                        messages = self.queue.pull(requested, self.lease_seconds)
+                    except Exception:
+                        pull_failures += 1
+                        delay = min(self.poll_interval * 2**pull_failures, MAX_PULL_BACKOFF_SECONDS)
+                        logger.warning(
+                            "pull failed; backing off",
+                            exc_info=True,
+                            extra={"retry_in_seconds": delay, "failures": pull_failures},
+                        )
+                        self._sleep(stop_event, delay)
+                        continue
+                    pull_failures = 0
+                    pulled = len(messages)
+                    for message in messages:
+                        self._dispatch(message)
+                if pulled or self.in_flight_count():
+                    idle_since = now
+                elif (
+                    idle_exit_seconds is not None
+                    and now - idle_since >= idle_exit_seconds
+                    and self._queue_looks_empty()
+                ):
+                    logger.info("queue drained; consumer stopping", extra={"handled": self.handled})
+                    return
+                if requested and pulled == requested and self.in_flight_count() < self.concurrency:
+                    continue  # a full batch: there is probably more waiting
+                wait = self.poll_interval if requested and pulled < requested else STOP_CHECK_SECONDS
+                self._sleep(stop_event, min(wait, max(next_renewal - time.monotonic(), 0.0)))
+        finally:
+            self._shut_down()
+
+    def in_flight_count(self) -> int:
+        with self._lock:
+            return len(self._in_flight)
+
+    def _dispatch(self, message: ReceivedMessage) -> None:
+        delivery = _Delivery(key=next(self._keys), message=message)
+        with self._lock:
+            self._in_flight[delivery.key] = delivery
+            self.delivered += 1
+        self._tasks.put(delivery)
+
+    def _sleep(self, stop_event: threading.Event, seconds: float) -> None:
+        """Sleep up to ``seconds``, waking early when a handler finishes or on stop."""
+        deadline = time.monotonic() + seconds
+        while not stop_event.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            if self._wakeup.wait(min(remaining, STOP_CHECK_SECONDS)):
+                self._wakeup.clear()
+                return
+
+    def _renew_leases(self) -> None:
+        with self._lock:
+            held = [delivery.message for delivery in self._in_flight.values()]
+        for message in held:
+            try:
+                self.queue.extend_lease(message, self.lease_seconds)
+            except Exception:
+                logger.warning(
+                    "lease renewal failed", exc_info=True, extra={"message_id": message.message_id}
+                )
+
+    def _queue_looks_empty(self) -> bool:
+        """Drain mode: nothing waiting, delayed or leased elsewhere (when the backend can tell)."""
+        try:
+            depth = self.queue.stats().depth
+        except Exception:
+            logger.warning("queue stats failed while draining", exc_info=True)
+            return False
+        return depth is None or depth == 0
+
+    def _shut_down(self) -> None:
+        """Give back what never started, let running handlers finish within the grace period."""
+        not_started = []
+        with self._lock:
+            for delivery in list(self._in_flight.values()):
+                if not delivery.started:
+                    delivery.abandoned = True
+                    not_started.append(delivery)
+                    del self._in_flight[delivery.key]
+        self._give_back([delivery.message for delivery in not_started])
+        for _thread in self._threads:
+            self._tasks.put(None)
+        running = self.in_flight_count()
+        if running:
+            logger.info(
+                "waiting for in-flight messages",
+                extra={"in_flight": running, "grace_seconds": self.shutdown_grace_seconds},
+            )
+        deadline = time.monotonic() + self.shutdown_grace_seconds
+        next_renewal = time.monotonic() + self.renew_interval
+        while self.in_flight_count() and time.monotonic() < deadline:
+            if time.monotonic() >= next_renewal:
+                self._renew_leases()
+                next_renewal = time.monotonic() + self.renew_interval
+            self._wakeup.wait(min(STOP_CHECK_SECONDS, max(deadline - time.monotonic(), 0.0)))
+            self._wakeup.clear()
+        with self._lock:
+            unfinished = list(self._in_flight.values())
+            for delivery in unfinished:
+                delivery.abandoned = True
+            self._in_flight.clear()
+        if unfinished:
+            logger.warning(
+                "grace period over; giving back unfinished messages", extra={"unfinished": len(unfinished)}
+            )
+            self._give_back([delivery.message for delivery in unfinished])
+        release_thread_connections()
+
+    def _give_back(self, messages: list[ReceivedMessage]) -> None:
+        for message in messages:
+            try:
+                self.queue.nack(message, 0.0)
+            except Exception:
+                # Its lease runs out soon enough; redelivery is only later.
+                logger.warning(
+                    "could not give a message back", exc_info=True, extra={"message_id": message.message_id}
+                )
+
+    # -- handler threads ---------------------------------------------------------
+
+    def _start_threads(self) -> None:
+        for number in range(self.concurrency):
+            thread = threading.Thread(target=self._work, name=f"consumer-{number}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def _work(self) -> None:
+        while True:
+            delivery = self._tasks.get()
+            if delivery is None:
+                return
+            with self._lock:
+                if delivery.abandoned:
+                    continue  # given back at shutdown before it started
+                delivery.started = True
+                delivery.started_at = time.monotonic()
+            try:
+                self.handler(delivery.message)
+            except Exception:
+                logger.exception(
+                    "message handler raised; giving the message back",
+                    extra={"message_id": delivery.message.message_id},
+                )
+                self._give_back_after_error(delivery)
+            finally:
+                release_thread_connections()
+                with self._lock:
+                    self._in_flight.pop(delivery.key, None)
+                    self.handled += 1
+                self._wakeup.set()
+
+    def _give_back_after_error(self, delivery: _Delivery) -> None:
+        try:
+            self.queue.nack(delivery.message, HANDLER_ERROR_DELAY_SECONDS)
+        except Exception:
+            logger.warning(
+                "could not give a message back",
+                exc_info=True,
+                extra={"message_id": delivery.message.message_id},
+            )

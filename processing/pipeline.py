@@ -1,0 +1,63 @@
+"""What happens to one log: the simulated heavy work, then redaction.
+
+``handle(envelope)`` is the whole pipeline and knows nothing about queues or
+stores; ``processing.worker.decide`` wraps it with the store and the retry rules.
+
+The specification makes the work expensive on purpose: ``PROCESSING_DELAY_PER_CHAR``
+seconds of sleep per character (0.05 s: a 100-character log takes 5 s), read at
+call time so tests can turn it off or down with ``override_settings``.
+
+Demo failures (``PROCESSING_DEMO_FAILURES``, only ever on with ``DJANGO_DEBUG``):
+a log whose text contains ``[demo:fail=N]`` fails its first N attempts and
+``[demo:fail=always]`` fails every one, so the console can show retries and dead
+letters without breaking anything real.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+
+from django.conf import settings
+
+from ingest.envelope import LogEnvelope
+from processing.redaction import redact
+
+DEMO_FAILURE_MARKER = re.compile(r"\[demo:fail=(?P<times>\d{1,4}|always)\]")
+
+
+class DemoFailure(Exception):
+    """The failure a ``[demo:fail=...]`` marker asked for."""
+
+
+def handle(envelope: LogEnvelope, *, attempt: int = 1) -> str:
+    """Process one log and return its redacted text (``modified_data``).
+
+    ``attempt`` counts this log's attempts, this one included; only demo
+    failures look at it.
+    """
+    simulate_work(envelope.text)
+    if settings.PROCESSING_DEMO_FAILURES:
+        raise_demo_failure(envelope.text, attempt)
+    return redact(envelope.text)
+
+
+def simulated_work_seconds(text: str) -> float:
+    return len(text) * settings.PROCESSING_DELAY_PER_CHAR
+
+
+def simulate_work(text: str) -> None:
+    seconds = simulated_work_seconds(text)
+    if seconds > 0:
+        time.sleep(seconds)
+
+
+def raise_demo_failure(text: str, attempt: int) -> None:
+    marker = DEMO_FAILURE_MARKER.search(text)
+    if marker is None:
+        return
+    times = marker.group("times")
+    if times == "always":
+        raise DemoFailure(f"demo failure requested on every attempt (attempt {attempt})")
+    if attempt <= int(times):
+        raise DemoFailure(f"demo failure {attempt} of {times} requested")
