@@ -1,0 +1,33 @@
+resource "google_artifact_registry_repository" "images" {
+  #checkov:skip=CKV_GCP_84:Images hold no secrets (settings come from the environment); Google-managed encryption suffices.
+  project       = var.project_id
+  location      = var.region
+  repository_id = "dataproc"
+  description   = "dataproc container images (API, worker and migrate job share one image)."
+  format        = "DOCKER"
+  labels        = local.labels
+
+  docker_config {
+    # A tag names one build forever: deployments and rollbacks are reproducible.
+    immutable_tags = true
+  }
+
+  cleanup_policies {
+    id     = "keep-recent"
+    action = "KEEP"
+    most_recent_versions {
+      keep_count = var.artifact_keep_count
+    }
+  }
+
+  cleanup_policies {
+    id     = "delete-old"
+    action = "DELETE"
+    condition {
+      tag_state  = "ANY"
+      older_than = "7776000s"
+    }
+  }
+
+  depends_on = [google_project_service.enabled]
+}

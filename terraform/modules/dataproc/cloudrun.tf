@@ -1,0 +1,399 @@
+# One image, three commands: the API (gunicorn, the image's default command),
+# the worker (push: the same gunicorn serving /pubsub/push; pool:
+# `manage.py run_worker`), and the migrate job.
+
+locals {
+  secret_env = {
+    DJANGO_SECRET_KEY = google_secret_manager_secret.django_secret_key.secret_id
+    DATABASE_URL      = google_secret_manager_secret.database_url.secret_id
+  }
+  worker_secret_env = {
+    DJANGO_SECRET_KEY = google_secret_manager_secret.django_secret_key.secret_id
+  }
+}
+
+# --- API + console -------------------------------------------------------------
+
+resource "google_cloud_run_v2_service" "api" {
+  project             = var.project_id
+  name                = local.api_name
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL"
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+
+  template {
+    service_account                  = google_service_account.api.email
+    max_instance_request_concurrency = local.api_concurrency
+    timeout                          = "60s"
+    labels                           = local.labels
+
+    scaling {
+      min_instance_count = var.api_min_instances
+      max_instance_count = var.api_max_instances
+    }
+
+    volumes {
+      name = "cloudsql"
+      cloud_sql_instance {
+        instances = [google_sql_database_instance.django.connection_name]
+      }
+    }
+
+    containers {
+      image = var.image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.api_cpu
+          memory = var.api_memory
+        }
+        cpu_idle          = true
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.api_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.secret_env
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      volume_mounts {
+        name       = "cloudsql"
+        mount_path = "/cloudsql"
+      }
+
+      # Traffic reaches an instance only once /ready says the queue and the
+      # store answer; a dependency outage never restarts it (/health has no
+      # dependencies).
+      startup_probe {
+        initial_delay_seconds = 2
+        period_seconds        = 5
+        timeout_seconds       = 4
+        failure_threshold     = 24
+        http_get {
+          path = "/ready"
+          port = 8080
+          http_headers {
+            name  = "Host"
+            value = local.api_host
+          }
+        }
+      }
+
+      liveness_probe {
+        period_seconds    = 30
+        timeout_seconds   = 5
+        failure_threshold = 3
+        http_get {
+          path = "/health"
+          port = 8080
+          http_headers {
+            name  = "Host"
+            value = local.api_host
+          }
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.api_secret_key,
+    google_secret_manager_secret_iam_member.api_database_url,
+    google_secret_manager_secret_version.django_secret_key,
+    google_secret_manager_secret_version.database_url,
+  ]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "api_public" {
+  # Public ingress: anyone may reach the API; the tenant API key (or, with
+  # ingest_auth = "open", nothing) authorises the request itself.
+  count = var.api_public || var.ingest_auth == "open" ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.api.name
+  role     = "roles/run.invoker"
+  member   = "allUsers"
+}
+
+# --- Worker, push mode: a service Pub/Sub pushes to, scaling to zero ------------
+
+resource "google_cloud_run_v2_service" "worker" {
+  count = local.push_mode ? 1 : 0
+
+  project             = var.project_id
+  name                = local.worker_name
+  location            = var.region
+  ingress             = "INGRESS_TRAFFIC_ALL" # Pub/Sub push comes from Google's front end, authorised by IAM below
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+
+  template {
+    service_account                  = google_service_account.worker.email
+    max_instance_request_concurrency = var.worker_threads
+    # A push delivery may run until the subscription's ack deadline.
+    timeout = "${var.push_ack_deadline_seconds}s"
+    labels  = local.labels
+
+    scaling {
+      min_instance_count = 0
+      max_instance_count = var.worker_max_instances
+    }
+
+    containers {
+      image = var.image
+
+      ports {
+        container_port = 8080
+      }
+
+      resources {
+        limits = {
+          cpu    = var.worker_cpu
+          memory = var.worker_memory
+        }
+        cpu_idle          = true
+        startup_cpu_boost = true
+      }
+
+      dynamic "env" {
+        for_each = local.worker_service_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.worker_secret_env
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
+          }
+        }
+      }
+
+      startup_probe {
+        initial_delay_seconds = 2
+        period_seconds        = 5
+        timeout_seconds       = 4
+        failure_threshold     = 24
+        http_get {
+          path = "/ready"
+          port = 8080
+          http_headers {
+            name  = "Host"
+            value = local.worker_host
+          }
+        }
+      }
+
+      liveness_probe {
+        period_seconds    = 30
+        timeout_seconds   = 5
+        failure_threshold = 3
+        http_get {
+          path = "/health"
+          port = 8080
+          http_headers {
+            name  = "Host"
+            value = local.worker_host
+          }
+        }
+      }
+    }
+  }
+
+  traffic {
+    type    = "TRAFFIC_TARGET_ALLOCATION_TYPE_LATEST"
+    percent = 100
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.worker_secret_key,
+    google_secret_manager_secret_version.django_secret_key,
+  ]
+}
+
+resource "google_cloud_run_v2_service_iam_member" "worker_push_invoker" {
+  # The only principal allowed to invoke the worker: the identity Pub/Sub
+  # signs its push requests as.
+  count = local.push_mode ? 1 : 0
+
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_service.worker[0].name
+  role     = "roles/run.invoker"
+  member   = google_service_account.push.member
+}
+
+# --- Worker, pool mode: `run_worker` pulling the subscription --------------------
+
+resource "google_cloud_run_v2_worker_pool" "worker" {
+  count = local.pool_mode ? 1 : 0
+
+  project             = var.project_id
+  name                = local.worker_name
+  location            = var.region
+  launch_stage        = "BETA"
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+
+  scaling {
+    manual_instance_count = var.worker_pool_instances
+  }
+
+  template {
+    service_account = google_service_account.worker.email
+    labels          = local.labels
+
+    containers {
+      image   = var.image
+      command = ["python", "manage.py", "run_worker"]
+
+      resources {
+        limits = {
+          cpu    = var.worker_cpu
+          memory = var.worker_memory
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.worker_pool_env
+        content {
+          name  = env.key
+          value = env.value
+        }
+      }
+
+      dynamic "env" {
+        for_each = local.worker_secret_env
+        content {
+          name = env.key
+          value_source {
+            secret_key_ref {
+              secret  = env.value
+              version = "latest"
+            }
+          }
+        }
+      }
+    }
+  }
+
+  lifecycle {
+    # The API reports the launch stage it settled on; not a change to make.
+    ignore_changes = [launch_stage]
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.worker_secret_key,
+    google_secret_manager_secret_version.django_secret_key,
+  ]
+}
+
+# --- Migrate job -------------------------------------------------------------------
+
+resource "google_cloud_run_v2_job" "migrate" {
+  project             = var.project_id
+  name                = local.migrate_name
+  location            = var.region
+  deletion_protection = var.deletion_protection
+  labels              = local.labels
+
+  template {
+    task_count  = 1
+    parallelism = 1
+
+    template {
+      service_account = google_service_account.migrate.email
+      max_retries     = 1
+      timeout         = "900s"
+
+      volumes {
+        name = "cloudsql"
+        cloud_sql_instance {
+          instances = [google_sql_database_instance.django.connection_name]
+        }
+      }
+
+      containers {
+        image   = var.image
+        command = ["python", "manage.py", "migrate", "--noinput"]
+
+        resources {
+          limits = {
+            cpu    = "1"
+            memory = "512Mi"
+          }
+        }
+
+        dynamic "env" {
+          for_each = local.migrate_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+
+        dynamic "env" {
+          for_each = local.secret_env
+          content {
+            name = env.key
+            value_source {
+              secret_key_ref {
+                secret  = env.value
+                version = "latest"
+              }
+            }
+          }
+        }
+
+        volume_mounts {
+          name       = "cloudsql"
+          mount_path = "/cloudsql"
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.migrate_secret_key,
+    google_secret_manager_secret_iam_member.migrate_database_url,
+    google_secret_manager_secret_version.django_secret_key,
+    google_secret_manager_secret_version.database_url,
+  ]
+}
