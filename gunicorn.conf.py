@@ -15,7 +15,11 @@ workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
 worker_class = "gthread"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
-graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "25"))
+# SIGTERM lets in-flight requests finish for graceful_timeout seconds. Cloud Run
+# (which sets K_SERVICE) kills the container 10 s after its SIGTERM, so stop
+# before that there; elsewhere allow longer.
+_graceful_default = "8" if os.environ.get("K_SERVICE") else "25"
+graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", _graceful_default))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
 # Clients (gRPC for Pub/Sub and Firestore) are created lazily in each worker after
 # the fork; preloading would tempt code into creating them in the master.
