@@ -4,6 +4,9 @@ import os
 
 import pytest
 
+# The Google Cloud emulators and the backends on them (fixtures any app's tests can use).
+pytest_plugins = ["tests.emulators"]
+
 
 def require_or_skip(variable: str, reason: str) -> None:
     """Skip with ``reason``, or fail when ``variable`` is 1 (CI must not skip it)."""

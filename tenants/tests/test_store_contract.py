@@ -11,6 +11,7 @@ from tenants.tests.store_contract import LogStoreContract
 
 STORE_BACKENDS = [
     pytest.param("database", id="database"),
+    pytest.param("firestore", id="firestore", marks=pytest.mark.emulators),
 ]
 
 

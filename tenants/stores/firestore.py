@@ -1,0 +1,508 @@
+"""The log store on Cloud Firestore (``LOG_STORE_BACKEND=firestore``).
+
+Layout (``FIRESTORE_DATABASE`` selects the database):
+
+- ``tenants/{tenant_id}/processed_logs/{log_id}``: the record, with the fields of
+  DESIGN.md (``source``, ``original_text``, ``modified_data``, ``processed_at``,
+  ``status``, ``attempts``, ``last_error``, ``received_at``, ``message_id``,
+  ``request_id``) and ``updated_at``;
+- ``tenants/{tenant_id}``: the parent document, so tenants can be listed;
+- ``tenants/{tenant_id}/counters/{shard}``: records per status and last activity,
+  spread over a few shards so a busy tenant does not queue on one document;
+- ``tenants/{tenant_id}/activity/{YYYYMMDDHHMM}-{shard}``: logs received and
+  processed per minute, for the console's charts.
+
+Every change to a record commits in ONE atomic write together with its counter
+and activity increments, guarded by a precondition on the record as it was read
+(its update time, or "does not exist yet"): an optimistic transaction. If
+another worker changed the record meanwhile the commit fails and the change is
+worked out again from a fresh read, so attempts are never lost, a processed
+record is never rewritten, and the counters never drift; the console reads
+counts from a handful of counter documents and never scans logs.
+
+Listing pages with query cursors (``start_after``), never offsets. The indexes the
+queries need are declared in ``tenants.stores.firestore_indexes``.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import random
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
+
+from django.conf import settings
+from google.api_core import exceptions as api_exceptions
+from google.api_core import retry as api_retry
+from google.cloud import firestore
+from google.cloud.firestore_v1.base_query import FieldFilter
+from google.cloud.firestore_v1.field_path import FieldPath
+
+from ingest.envelope import LogEnvelope
+from tenants.stores.base import (
+    STATUS_DEAD_LETTERED,
+    STATUS_PROCESSED,
+    STATUS_RETRYING,
+    STATUSES,
+    ActivityBucket,
+    BaseLogStore,
+    LogPage,
+    LogRecord,
+    StoreUnavailable,
+    TenantSummary,
+)
+from tenants.stores.database import decode_cursor, encode_cursor, parse_received_at
+
+logger = logging.getLogger(__name__)
+
+TENANTS = "tenants"
+LOGS = "processed_logs"
+COUNTERS = "counters"
+ACTIVITY = "activity"
+MAX_PAGE_SIZE = 500
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+TRANSIENT_ERRORS = (
+    api_exceptions.ServiceUnavailable,
+    api_exceptions.DeadlineExceeded,
+    api_exceptions.InternalServerError,
+    api_exceptions.ResourceExhausted,
+)
+# Lost races with another writer of the same record: read again and redo.
+CONFLICTS = (api_exceptions.FailedPrecondition, api_exceptions.AlreadyExists, api_exceptions.Aborted)
+
+
+def _unavailable_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
+    """Firestore errors become StoreUnavailable, except a request Firestore calls invalid.
+
+    InvalidArgument (a document over Firestore's 1 MiB limit, say) is the log's
+    own fault and propagates, so the worker counts it as a failed attempt.
+    """
+
+    @functools.wraps(method)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return method(*args, **kwargs)
+        except api_exceptions.InvalidArgument:
+            raise
+        except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
+            raise StoreUnavailable(f"Firestore unavailable: {exc}") from exc
+
+    return wrapper
+
+
+def _plain_datetime(value: Any) -> datetime | None:
+    """Firestore's timestamp (DatetimeWithNanoseconds) as a plain aware UTC datetime."""
+    if value is None:
+        return None
+    moment = value.astimezone(UTC)
+    return datetime(
+        moment.year,
+        moment.month,
+        moment.day,
+        moment.hour,
+        moment.minute,
+        moment.second,
+        moment.microsecond,
+        tzinfo=UTC,
+    )
+
+
+def minute_of(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(second=0, microsecond=0)
+
+
+@dataclass
+class Change:
+    """What one write does: the record's new fields, the counters it moves, what it returns."""
+
+    result: Any
+    fields: dict | None = None  # None: nothing to write
+    create: bool = False
+    status_deltas: dict[str, int] = field(default_factory=dict)
+    received_minute: datetime | None = None
+    processed_minute: datetime | None = None
+
+
+class FirestoreLogStore(BaseLogStore):
+    """``BaseLogStore`` on Cloud Firestore; one client per process, created on first use."""
+
+    # Counter and activity documents per tenant (and minute); a busy tenant's writes spread over them.
+    counter_shards = 8
+    # Per-RPC deadline, retries of transient errors included; beyond it the store is unavailable.
+    timeout_seconds = 10.0
+    check_timeout_seconds = 2.0
+    # Commit rounds lost to concurrent writers of the same record before giving up.
+    max_write_rounds = 40
+
+    def __init__(self) -> None:
+        self.project = settings.GOOGLE_CLOUD_PROJECT
+        self.database = settings.FIRESTORE_DATABASE
+        self._lock = threading.Lock()
+        self._pid: int | None = None
+        self._client: firestore.Client | None = None
+        # Tenants whose parent document this process has written already.
+        self._known_tenants: set[str] = set()
+
+    # -- client -------------------------------------------------------------------
+
+    @property
+    def client(self) -> firestore.Client:
+        with self._lock:
+            if self._pid != os.getpid():  # never reuse a parent's gRPC channel after fork()
+                self._client = None
+                self._known_tenants = set()
+                self._pid = os.getpid()
+            if self._client is None:
+                self._client = firestore.Client(project=self.project, database=self.database)
+            return self._client
+
+    def _read_retry(self) -> api_retry.Retry:
+        return api_retry.Retry(
+            predicate=api_retry.if_exception_type(*TRANSIENT_ERRORS),
+            initial=0.1,
+            maximum=2.0,
+            multiplier=2.0,
+            timeout=self.timeout_seconds,
+        )
+
+    def _read_options(self) -> dict:
+        return {"retry": self._read_retry(), "timeout": self.timeout_seconds}
+
+    def _tenant(self, tenant_id: str):
+        return self.client.collection(TENANTS).document(tenant_id)
+
+    def _log_ref(self, tenant_id: str, log_id: str):
+        return self._tenant(tenant_id).collection(LOGS).document(log_id)
+
+    # -- the one write path -------------------------------------------------------
+
+    def _write(self, tenant_id: str, log_id: str, plan: Callable[[dict | None], Change]) -> Any:
+        """Read the record, let ``plan`` decide, commit atomically unless the record changed meanwhile."""
+        ref = self._log_ref(tenant_id, log_id)
+        for round_number in range(self.max_write_rounds):
+            snapshot = ref.get(**self._read_options())
+            change = plan(snapshot.to_dict() if snapshot.exists else None)
+            if change.fields is None:
+                return change.result
+            batch = self.client.batch()
+            if change.create:
+                batch.create(ref, change.fields)
+            else:
+                option = self.client.write_option(last_update_time=snapshot.update_time)
+                batch.update(ref, change.fields, option=option)
+            self._add_bookkeeping(batch, tenant_id, change)
+            try:
+                batch.commit(retry=None, timeout=self.timeout_seconds)
+            except CONFLICTS:
+                # Jittered, growing pause so racing writers do not collide in lockstep.
+                time.sleep(random.uniform(0, min(0.2, 0.005 * 2**round_number)))  # noqa: S311
+                continue
+            self._known_tenants.add(tenant_id)
+            return change.result
+        raise StoreUnavailable(
+            f"could not write {tenant_id}/{log_id}: it kept changing under concurrent writers"
+        )
+
+    def _add_bookkeeping(self, batch, tenant_id: str, change: Change) -> None:
+        """Parent document, counters and activity: in the same commit as the record."""
+        tenant_ref = self._tenant(tenant_id)
+        now = datetime.now(UTC)
+        if tenant_id not in self._known_tenants:
+            batch.set(tenant_ref, {"tenant_id": tenant_id}, merge=True)
+        shard = str(random.randrange(self.counter_shards))  # noqa: S311
+        counter_fields: dict[str, Any] = {"last_activity": now}
+        for status, delta in change.status_deltas.items():
+            if delta:
+                counter_fields[status] = firestore.Increment(delta)
+        batch.set(tenant_ref.collection(COUNTERS).document(shard), counter_fields, merge=True)
+        per_minute: dict[datetime, dict[str, int]] = {}
+        if change.received_minute is not None:
+            per_minute.setdefault(change.received_minute, {})["received"] = 1
+        if change.processed_minute is not None:
+            per_minute.setdefault(change.processed_minute, {})["processed"] = 1
+        for minute, increments in per_minute.items():
+            activity_ref = tenant_ref.collection(ACTIVITY).document(f"{minute:%Y%m%d%H%M}-{shard}")
+            activity_fields: dict[str, Any] = {"tenant_id": tenant_id, "minute": minute}
+            activity_fields.update({name: firestore.Increment(count) for name, count in increments.items()})
+            batch.set(activity_ref, activity_fields, merge=True)
+
+    @staticmethod
+    def _new_record(envelope: LogEnvelope, **fields) -> dict:
+        return {
+            "tenant_id": envelope.tenant_id,
+            "log_id": envelope.log_id,
+            "source": envelope.source,
+            "original_text": envelope.text,
+            "received_at": parse_received_at(envelope.received_at),
+            "request_id": envelope.request_id,
+            "updated_at": datetime.now(UTC),
+            **fields,
+        }
+
+    @staticmethod
+    def _moved(old_status: str | None, new_status: str) -> dict[str, int]:
+        if old_status == new_status:
+            return {}
+        deltas = {new_status: 1}
+        if old_status is not None:
+            deltas[old_status] = -1
+        return deltas
+
+    # -- writes -------------------------------------------------------------------
+
+    @_unavailable_as_store_error
+    def save_result(
+        self,
+        envelope: LogEnvelope,
+        *,
+        modified_data: str,
+        message_id: str,
+        processed_at: datetime,
+    ) -> bool:
+        def plan(current: dict | None) -> Change:
+            if current is not None and current.get("status") == STATUS_PROCESSED:
+                return Change(result=False)
+            processed = {
+                "status": STATUS_PROCESSED,
+                "modified_data": modified_data,
+                "processed_at": processed_at,
+                "message_id": message_id,
+                "updated_at": datetime.now(UTC),
+            }
+            if current is None:
+                return Change(
+                    result=True,
+                    fields=self._new_record(envelope, attempts=1, last_error="", **processed),
+                    create=True,
+                    status_deltas={STATUS_PROCESSED: 1},
+                    received_minute=minute_of(parse_received_at(envelope.received_at)),
+                    processed_minute=minute_of(processed_at),
+                )
+            return Change(
+                result=True,
+                fields={**processed, "attempts": int(current.get("attempts", 0)) + 1},
+                status_deltas=self._moved(current.get("status"), STATUS_PROCESSED),
+                processed_minute=minute_of(processed_at),
+            )
+
+        return self._write(envelope.tenant_id, envelope.log_id, plan)
+
+    @_unavailable_as_store_error
+    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+        def plan(current: dict | None) -> Change:
+            if current is None:
+                return Change(
+                    result=1,
+                    fields=self._new_record(
+                        envelope,
+                        status=STATUS_RETRYING,
+                        attempts=1,
+                        last_error=error,
+                        modified_data=None,
+                        processed_at=None,
+                        message_id=message_id,
+                    ),
+                    create=True,
+                    status_deltas={STATUS_RETRYING: 1},
+                    received_minute=minute_of(parse_received_at(envelope.received_at)),
+                )
+            attempts = int(current.get("attempts", 0))
+            if current.get("status") == STATUS_PROCESSED:
+                logger.info(
+                    "late failure ignored for a processed log",
+                    extra={"tenant_id": envelope.tenant_id, "log_id": envelope.log_id},
+                )
+                return Change(result=attempts)
+            return Change(
+                result=attempts + 1,
+                fields={
+                    "status": STATUS_RETRYING,
+                    "attempts": attempts + 1,
+                    "last_error": error,
+                    "message_id": message_id,
+                    "updated_at": datetime.now(UTC),
+                },
+                status_deltas=self._moved(current.get("status"), STATUS_RETRYING),
+            )
+
+        return self._write(envelope.tenant_id, envelope.log_id, plan)
+
+    def _set_status(
+        self, tenant_id: str, log_id: str, new_status: str, allowed: tuple[str, ...], **extra
+    ) -> None:
+        def plan(current: dict | None) -> Change:
+            if current is None or current.get("status") not in allowed:
+                return Change(result=None)
+            fields = {"status": new_status, "updated_at": datetime.now(UTC), **extra}
+            return Change(
+                result=None, fields=fields, status_deltas=self._moved(current.get("status"), new_status)
+            )
+
+        self._write(tenant_id, log_id, plan)
+
+    @_unavailable_as_store_error
+    def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
+        self._set_status(
+            tenant_id, log_id, STATUS_DEAD_LETTERED, allowed=(STATUS_RETRYING, STATUS_DEAD_LETTERED)
+        )
+
+    @_unavailable_as_store_error
+    def mark_replayed(self, tenant_id: str, log_id: str) -> None:
+        self._set_status(
+            tenant_id, log_id, STATUS_RETRYING, allowed=(STATUS_DEAD_LETTERED, STATUS_RETRYING), attempts=0
+        )
+
+    # -- reads --------------------------------------------------------------------
+
+    @staticmethod
+    def _to_record(data: dict) -> LogRecord:
+        return LogRecord(
+            tenant_id=data["tenant_id"],
+            log_id=data["log_id"],
+            source=data.get("source", ""),
+            original_text=data.get("original_text", ""),
+            modified_data=data.get("modified_data"),
+            status=data.get("status", ""),
+            attempts=int(data.get("attempts", 0)),
+            last_error=data.get("last_error", ""),
+            received_at=_plain_datetime(data.get("received_at")),
+            processed_at=_plain_datetime(data.get("processed_at")),
+            message_id=data.get("message_id", ""),
+            request_id=data.get("request_id", ""),
+            updated_at=_plain_datetime(data.get("updated_at")),
+        )
+
+    @_unavailable_as_store_error
+    def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
+        snapshot = self._log_ref(tenant_id, log_id).get(**self._read_options())
+        return self._to_record(snapshot.to_dict()) if snapshot.exists else None
+
+    @_unavailable_as_store_error
+    def list_logs(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> LogPage:
+        """Newest ``received_at`` first, ties by log id descending; pages by query cursor.
+
+        With ``status`` this needs the composite index declared in ``firestore_indexes``.
+        """
+        if status is not None and status not in STATUSES:
+            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+        query = self._tenant(tenant_id).collection(LOGS)
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", status))
+        if received_after is not None:
+            query = query.where(filter=FieldFilter("received_at", ">=", received_after))
+        if received_before is not None:
+            query = query.where(filter=FieldFilter("received_at", "<", received_before))
+        query = query.order_by("received_at", direction=firestore.Query.DESCENDING).order_by(
+            FieldPath.document_id(), direction=firestore.Query.DESCENDING
+        )
+        if cursor:
+            last_received_at, last_log_id = decode_cursor(cursor)
+            query = query.start_after([last_received_at, last_log_id])
+        snapshots = query.limit(limit + 1).get(**self._read_options())
+        records = [self._to_record(snapshot.to_dict()) for snapshot in snapshots[:limit]]
+        next_cursor = None
+        if len(snapshots) > limit:
+            last = records[-1]
+            next_cursor = encode_cursor(last.received_at, last.log_id)
+        return LogPage(records=records, next_cursor=next_cursor)
+
+    def _counter_refs(self, tenant_id: str) -> list:
+        counters = self._tenant(tenant_id).collection(COUNTERS)
+        return [counters.document(str(shard)) for shard in range(self.counter_shards)]
+
+    def _summaries(self, tenant_ids: list[str]) -> dict[str, TenantSummary]:
+        summaries = {
+            tenant_id: TenantSummary(tenant_id, dict.fromkeys(STATUSES, 0)) for tenant_id in tenant_ids
+        }
+        refs = [ref for tenant_id in tenant_ids for ref in self._counter_refs(tenant_id)]
+        if not refs:
+            return summaries
+        for snapshot in self.client.get_all(refs, **self._read_options()):
+            if not snapshot.exists:
+                continue
+            summary = summaries[snapshot.reference.parent.parent.id]
+            data = snapshot.to_dict()
+            for status in STATUSES:
+                summary.counts[status] += int(data.get(status, 0))
+            last_activity = _plain_datetime(data.get("last_activity"))
+            if last_activity and (summary.last_activity is None or last_activity > summary.last_activity):
+                summary.last_activity = last_activity
+        return summaries
+
+    @_unavailable_as_store_error
+    def counts(self, tenant_id: str) -> dict[str, int]:
+        """Summed from the tenant's counter shards: a few document reads, never a scan."""
+        return self._summaries([tenant_id])[tenant_id].counts
+
+    @_unavailable_as_store_error
+    def list_tenants(self) -> list[TenantSummary]:
+        tenant_ids = sorted(
+            snapshot.id for snapshot in self.client.collection(TENANTS).select([]).get(**self._read_options())
+        )
+        summaries = self._summaries(tenant_ids)
+        return [summaries[tenant_id] for tenant_id in tenant_ids]
+
+    @_unavailable_as_store_error
+    def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
+        """Per-minute counter documents from the minute of ``since`` on (minutes are the granularity).
+
+        Every tenant: one collection-group query (index in ``firestore_indexes``);
+        named tenants: one small query each.
+        """
+        first_minute = minute_of(since)
+        if tenant_ids is None:
+            queries = [self.client.collection_group(ACTIVITY)]
+        else:
+            queries = [
+                self._tenant(tenant_id).collection(ACTIVITY) for tenant_id in dict.fromkeys(tenant_ids)
+            ]
+        per_minute: dict[datetime, list[int]] = {}
+        for query in queries:
+            snapshots = query.where(filter=FieldFilter("minute", ">=", first_minute)).get(
+                **self._read_options()
+            )
+            for snapshot in snapshots:
+                data = snapshot.to_dict()
+                counts = per_minute.setdefault(_plain_datetime(data["minute"]), [0, 0])
+                counts[0] += int(data.get("received", 0))
+                counts[1] += int(data.get("processed", 0))
+        return [
+            ActivityBucket(minute=minute, received=received, processed=processed)
+            for minute, (received, processed) in sorted(per_minute.items())
+            if received or processed
+        ]
+
+    def check(self) -> None:
+        try:
+            self._tenant("readiness-check").get(retry=None, timeout=self.check_timeout_seconds)
+        except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
+            raise StoreUnavailable(f"Firestore unavailable: {exc}") from exc
+
+    def close(self) -> None:
+        with self._lock:
+            client, self._client = self._client, None
+            owned = self._pid == os.getpid()
+        if client is not None and owned:
+            try:
+                client.close()
+            except Exception:
+                logger.debug("closing the Firestore client failed", exc_info=True)
