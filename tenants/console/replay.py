@@ -89,8 +89,9 @@ class Replayer:
             self._record(report.replayed)
         return report
 
-    def replay_all_dead_letters(self, tenant_id: str, *, limit: int = REPLAY_ALL_LIMIT) -> ReplayReport:
-        """Replay up to ``limit`` of the tenant's dead letters, newest first."""
+    def replay_all_dead_letters(self, tenant_id: str, *, limit: int | None = None) -> ReplayReport:
+        """Replay up to ``limit`` (default REPLAY_ALL_LIMIT) of the tenant's dead letters, newest first."""
+        limit = REPLAY_ALL_LIMIT if limit is None else limit
         report = ReplayReport()
         cursor = None
         try:
