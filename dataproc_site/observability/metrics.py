@@ -13,8 +13,9 @@ process's values (see ``exposition``).
 
 from __future__ import annotations
 
+import collections
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -147,9 +148,15 @@ def publish_timer() -> Iterator[None]:
         INGEST_PUBLISH_DURATION.observe(time.perf_counter() - started)
 
 
-def record_accepted(tenant_id: str, count: int = 1) -> None:
-    """``count`` logs of ``tenant_id`` were queued."""
-    INGEST_LOGS_ACCEPTED.labels(tenant_label(tenant_id)).inc(count)
+def record_publish_failure(reason: str) -> None:
+    """A publish that did not raise but still failed (the queue acknowledged only some logs)."""
+    INGEST_PUBLISH_FAILURES.labels(reason).inc()
+
+
+def record_accepted(envelopes: Iterable) -> None:
+    """The queue holds ``envelopes``: count them per tenant."""
+    for tenant_id, count in collections.Counter(envelope.tenant_id for envelope in envelopes).items():
+        INGEST_LOGS_ACCEPTED.labels(tenant_label(tenant_id)).inc(count)
 
 
 # --- Worker recording ----------------------------------------------------------------

@@ -13,6 +13,7 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from dataproc_site.observability import context
 from ingest.errors import Forbidden, InvalidRequest
 from ingest.identifiers import identifier_error
 from ingest.request_meta import request_id_from
@@ -73,4 +74,5 @@ class TenantApiView(ApiView):
             raise Forbidden(f"Tenant {tenant_id!r} no longer exists.")
         if policy is not None and not policy.active:
             raise Forbidden(f"Tenant {tenant_id!r} is inactive.")
+        context.set_tenant(tenant_id)  # for the request's metrics and log line
         return tenant_id

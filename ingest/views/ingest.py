@@ -10,6 +10,7 @@ from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from dataproc_site.observability import context, metrics
 from ingest.envelope import LogEnvelope, utc_now_iso
 from ingest.errors import Forbidden, RateLimited, ServiceUnavailable
 from ingest.request_meta import trace_from
@@ -113,7 +114,8 @@ def publish(envelopes: list[LogEnvelope], *, batch: bool) -> list[str]:
     """Queue the envelopes; 503 unless the queue acknowledged every one."""
     queue = get_queue()
     try:
-        message_ids = list(queue.publish_many(envelopes)) if batch else [queue.publish(envelopes[0])]
+        with metrics.publish_timer():
+            message_ids = list(queue.publish_many(envelopes)) if batch else [queue.publish(envelopes[0])]
     except QueueUnavailable as exc:
         logger.warning(
             "queue unavailable; upload refused", extra={"reason": str(exc), "logs": len(envelopes)}
@@ -127,8 +129,10 @@ def publish(envelopes: list[LogEnvelope], *, batch: bool) -> list[str]:
             "The queue did not take the upload; nothing was accepted. Retry later."
         ) from None
     if len(message_ids) != len(envelopes):
+        metrics.record_publish_failure("incomplete_ack")
         logger.error("queue returned %d ids for %d envelopes", len(message_ids), len(envelopes))
         raise ServiceUnavailable("The queue did not acknowledge every log. Retry later.")
+    metrics.record_accepted(envelopes)
     return message_ids
 
 
@@ -185,6 +189,8 @@ class IngestView(TenantApiView):
         media_type = media_type_of(request)
         body = read_body(request._request, settings.INGEST_MAX_BODY_BYTES)
         uploads = parse_upload_body(media_type, body, request.META, settings.INGEST_MAX_BATCH_LINES)
+        # The request's metrics and log line name its tenant (a batch: its first line's).
+        context.set_tenant(uploads[0].tenant_id)
         policies = authorize(uploads, request.auth)
         charged = charge_rates(policies)
         received_at = utc_now_iso()
