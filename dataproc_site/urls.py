@@ -13,3 +13,10 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
 ]
+
+# The API answers errors in JSON even when no DRF view is reached (unknown routes,
+# a bad Host header, a crash); the admin and the docs keep Django's HTML pages.
+handler400 = "ingest.errors.bad_request"
+handler403 = "ingest.errors.permission_denied"
+handler404 = "ingest.errors.page_not_found"
+handler500 = "ingest.errors.server_error"
