@@ -268,3 +268,19 @@ def firestore_log_store(firestore_emulator, settings):
     store = FirestoreLogStore()
     yield store
     store.close()
+
+
+@pytest.fixture
+def pubsub_queue_backend(pubsub_queue):
+    """The queue contract's case for Pub/Sub: second-granular leases, broker round trips, no stats."""
+    from processing.tests.queue_contract import QueueBackendCase
+
+    return QueueBackendCase(
+        queue=pubsub_queue,
+        short_lease=2.0,
+        long_lease=60.0,
+        quiet_seconds=0.5,
+        delivery_timeout=10.0,
+        exact_stats=False,
+        counts_deliveries=True,  # the subscription has a dead-letter policy
+    )

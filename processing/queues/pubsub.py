@@ -53,8 +53,8 @@ TRANSIENT_ERRORS = (
     api_exceptions.ResourceExhausted,
     api_exceptions.Unknown,
 )
-# How long a pull waits for messages before answering "none".
-PULL_WAIT_SECONDS = 2.0
+PULL_TIMEOUT_SECONDS = 10.0
+ACK_TIMEOUT_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 2.0
 
 
@@ -181,14 +181,22 @@ class PubSubQueue(BaseQueue):
     # -- unary pull (the contract's primitives; the worker uses consume) ----------
 
     def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
+        """Unary pull that answers at once (like the database queue), then sets the lease.
+
+        ``return_immediately`` is discouraged for throughput loops, which is why the
+        worker uses ``consume`` (streaming pull) instead; this serves the contract,
+        tools and tests. Pub/Sub may answer empty while messages wait: callers poll.
+        """
         try:
             response = self.subscriber.pull(
-                request={"subscription": self.subscription_path, "max_messages": max_messages},
-                timeout=PULL_WAIT_SECONDS,
+                request={
+                    "subscription": self.subscription_path,
+                    "max_messages": max_messages,
+                    "return_immediately": True,
+                },
+                timeout=PULL_TIMEOUT_SECONDS,
                 retry=None,
             )
-        except api_exceptions.DeadlineExceeded:
-            return []
         except api_exceptions.GoogleAPICallError as exc:
             raise QueueUnavailable(f"Pub/Sub pull from {self.subscription_path} failed: {exc}") from exc
         if not response.received_messages:
@@ -215,11 +223,17 @@ class PubSubQueue(BaseQueue):
             )
         return messages
 
+    # An ack id from a lease that ran out (the message went to another consumer
+    # since) is a no-op for Pub/Sub; some servers answer InvalidArgument for it.
+
     def _acknowledge(self, ack_ids: list[str]) -> None:
         try:
             self.subscriber.acknowledge(
-                request={"subscription": self.subscription_path, "ack_ids": ack_ids}, timeout=10.0
+                request={"subscription": self.subscription_path, "ack_ids": ack_ids},
+                timeout=ACK_TIMEOUT_SECONDS,
             )
+        except api_exceptions.InvalidArgument:
+            logger.info("ack through an expired lease ignored", extra={"ack_ids": len(ack_ids)})
         except api_exceptions.GoogleAPICallError as exc:
             raise QueueUnavailable(f"Pub/Sub acknowledge failed: {exc}") from exc
 
@@ -231,8 +245,10 @@ class PubSubQueue(BaseQueue):
                     "ack_ids": ack_ids,
                     "ack_deadline_seconds": seconds,
                 },
-                timeout=10.0,
+                timeout=ACK_TIMEOUT_SECONDS,
             )
+        except api_exceptions.InvalidArgument:
+            logger.info("lease change through an expired lease ignored", extra={"ack_ids": len(ack_ids)})
         except api_exceptions.GoogleAPICallError as exc:
             raise QueueUnavailable(f"Pub/Sub modify_ack_deadline failed: {exc}") from exc
 

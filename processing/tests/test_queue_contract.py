@@ -13,6 +13,7 @@ from processing.tests.queue_contract import QueueBackendCase, QueueContract
 QUEUE_BACKENDS = [
     pytest.param("memory", id="memory"),
     pytest.param("database", id="database"),
+    pytest.param("pubsub", id="pubsub", marks=pytest.mark.emulators),
 ]
 
 # Real transactions (not one wrapping each test) so that threads, which use
