@@ -1,0 +1,158 @@
+"""Start, watch and stop the service's own processes: gunicorn and ``run_worker``.
+
+Each is started in its own session (process group), so stopping it stops its
+children too, and only what this harness started is ever signalled. Peak memory
+is read from ``/proc/<pid>/status`` (``VmHWM``: the high-water mark of resident
+memory over the process's whole life), so no sampling can miss a spike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV_BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def peak_rss_mb(pid: int) -> float | None:
+    """The process's peak resident set size in MB, or None once it is gone."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return None
+
+
+def children_of(pid: int) -> list[int]:
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):
+            children.extend(int(child) for child in (task / "children").read_text().split())
+    return children
+
+
+class Service:
+    """One process group started by the harness, its output in a log file."""
+
+    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+        self.name = name
+        self.command = command
+        self.env = env
+        self.log_path = log_path
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        with self.log_path.open("ab") as log:
+            self.process = subprocess.Popen(
+                self.command,
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None, f"{self.name} was not started"
+        return self.process.pid
+
+    def running(self) -> bool:
+        return self.process is not None and self.process.poll() is None
+
+    def wait(self, timeout: float) -> int | None:
+        assert self.process is not None
+        try:
+            return self.process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            return None
+
+    def stop(self, grace: float = 20.0) -> None:
+        """SIGTERM the group, SIGKILL it after ``grace`` seconds."""
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            if self.wait(grace) is None:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                self.wait(10)
+        # Anything the group left behind (a stuck child) goes too.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return ""
+
+
+class Gunicorn(Service):
+    """The API under ``gunicorn.conf.py``, bound to a free port on 127.0.0.1."""
+
+    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
+        self.port = free_port()
+        env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
+        command = [str(VENV_BIN / "gunicorn"), "dataproc_site.wsgi", "--config", "gunicorn.conf.py"]
+        super().__init__(name, command, env, log_path)
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.port}{path}"
+
+    def start(self, timeout: float = 60.0) -> None:
+        super().start()
+        workers = int(self.env.get("WEB_CONCURRENCY", "2"))
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if not self.running():
+                raise RuntimeError(f"gunicorn ({self.name}) exited:\n{self.log_tail()}")
+            if len(children_of(self.pid)) >= workers and self._answers():
+                return
+            time.sleep(0.2)
+        raise RuntimeError(
+            f"gunicorn ({self.name}) did not answer within {timeout:.0f} s:\n{self.log_tail()}"
+        )
+
+    def _answers(self) -> bool:
+        try:
+            with urllib.request.urlopen(self.url("/bench/ceiling"), timeout=2):
+                return True
+        except urllib.error.HTTPError:
+            return True  # 405 for a GET: Django is up
+        except OSError:
+            return False
+
+    def worker_peak_rss_mb(self) -> list[float]:
+        return [rss for pid in children_of(self.pid) if (rss := peak_rss_mb(pid)) is not None]
+
+
+class Worker(Service):
+    """``manage.py run_worker`` with the given arguments."""
+
+    def __init__(self, name: str, env: dict[str, str], log_path: Path, arguments: list[str]) -> None:
+        command = [sys.executable, "manage.py", "run_worker", *arguments]
+        super().__init__(name, command, env, log_path)
+
+    def peak_rss_mb(self) -> float | None:
+        return peak_rss_mb(self.pid) if self.running() else None

@@ -1,0 +1,61 @@
+"""Section 3: how fast one ``run_worker`` drains a backlog, and the emulator's own pull ceiling."""
+
+from __future__ import annotations
+
+import time
+
+from bench.environment import Probe, Workspace
+from bench.plan import TENANTS, Plan
+from bench.processes import Worker
+
+
+def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> dict:
+    """Fill the queue with ``plan.drain_logs`` logs, then time one worker emptying it.
+
+    The rate is taken between the first and the last processed log the probe sees
+    (polling every 0.2 s), so the worker's start-up does not count against it; the
+    wall time from start to done is reported beside it.
+    """
+    count = plan.drain_logs
+    env = workspace.phase_env(backend, f"drain-{backend}-c{concurrency}")
+    with Probe(env, workspace.log(f"probe-drain-{backend}-c{concurrency}")) as probe:
+        probe.call("setup")
+        filled = probe.call("fill", count=count, tenants=TENANTS, prefix=f"drain{concurrency}")
+        worker = Worker(
+            f"worker-drain-c{concurrency}",
+            env,
+            workspace.log(f"worker-drain-{backend}-c{concurrency}"),
+            ["--concurrency", str(concurrency)],
+        )
+        started = time.time()
+        worker.start()
+        try:
+            first = probe.call("wait_processed", count=1, tenants=TENANTS, timeout=60, poll=0.05)
+            done = probe.call("wait_processed", count=count, tenants=TENANTS, timeout=plan_timeout(count))
+            peak_rss = worker.peak_rss_mb()
+        finally:
+            worker.stop()
+    seconds = done["done_at"] - first["done_at"]
+    steady = done["processed"] - first["processed"]
+    return {
+        "backend": backend,
+        "concurrency": concurrency,
+        "logs": count,
+        "fill_seconds": filled["seconds"],
+        "processed": done["processed"],
+        "complete": done["complete"],
+        "logs_per_second": round(steady / seconds, 1) if seconds > 0 else None,
+        "wall_seconds": round(done["done_at"] - started, 2),
+        "worker_peak_rss_mb": peak_rss,
+    }
+
+
+def plan_timeout(count: int) -> float:
+    """Generous: a drain slower than 100 logs/s is reported as incomplete, not waited for."""
+    return max(60.0, count / 100)
+
+
+def raw_pull(workspace: Workspace, plan: Plan) -> dict:
+    env = workspace.phase_env("pubsub", "raw-pull")
+    with Probe(env, workspace.log("probe-raw-pull")) as probe:
+        return probe.call("raw_pull", count=plan.raw_pull_logs, call_timeout=600)
