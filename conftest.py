@@ -23,6 +23,18 @@ def fresh_backends():
 
     reset_queue()
     reset_store()
+    _forget_tenant_state()
     yield
     reset_queue()
     reset_store()
+    _forget_tenant_state()
+
+
+def _forget_tenant_state():
+    """Tenants and keys cached by tenants.auth, and rate counters, outlive the rolled-back database."""
+    from django.core.cache import caches
+
+    from tenants.auth import clear_auth_caches
+
+    clear_auth_caches()
+    caches["default"].clear()

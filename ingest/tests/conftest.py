@@ -1,24 +1,15 @@
-"""Fixtures for the API tests: a recording queue, a fake store, clean auth caches and counters."""
+"""Fixtures for the API tests: a recording queue, a fake store, auth modes, tenants and keys.
+
+The root conftest forgets cached tenants, keys and rate counters between tests.
+"""
 
 import pytest
-from django.core.cache import caches
 
 from processing.queues import get_queue
-from tenants.auth import clear_auth_caches
 from tenants.models import Tenant, TenantAPIKey
 from tenants.stores import get_store
 
 FAKES = "ingest.tests.fakes"
-
-
-@pytest.fixture(autouse=True)
-def clean_auth_state():
-    """Cached tenants, keys and rate counters must not leak from one test into the next."""
-    clear_auth_caches()
-    caches["default"].clear()
-    yield
-    clear_auth_caches()
-    caches["default"].clear()
 
 
 @pytest.fixture
