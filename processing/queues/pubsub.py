@@ -37,6 +37,7 @@ from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
 from ingest.envelope import LogEnvelope
+from processing.db import release_thread_connections
 from processing.queues.base import BaseQueue, MessageHandler, QueueUnavailable, ReceivedMessage
 
 logger = logging.getLogger(__name__)
@@ -54,6 +55,8 @@ TRANSIENT_ERRORS = (
     api_exceptions.Unknown,
 )
 PULL_TIMEOUT_SECONDS = 10.0
+# A handler that raised (a bug, not a failed log) gets its message back after this.
+HANDLER_ERROR_DELAY_SECONDS = 10
 ACK_TIMEOUT_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -446,10 +449,12 @@ class StreamingConsumer:
             )
         except Exception:
             # The handler acks or nacks itself; anything escaping it is a bug or an
-            # outage. Leave the message to come back after its lease.
+            # outage: give the message back after a pause rather than at once.
             logger.exception("message handler failed", extra={"message_id": streamed.message_id})
-            streamed.nack()
+            streamed.drop()
+            streamed.modify_ack_deadline(HANDLER_ERROR_DELAY_SECONDS)
         finally:
+            release_thread_connections()
             with self._counter_lock:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
