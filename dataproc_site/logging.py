@@ -115,6 +115,8 @@ class JsonFormatter(logging.Formatter):
             entry[SAMPLED_KEY] = bound.sampled
             if bound.tenant_id:
                 entry["tenant_id"] = bound.tenant_id
+            if bound.log_id:
+                entry["log_id"] = bound.log_id
         for key, value in vars(record).items():
             if key in _STANDARD_ATTRS or key.startswith("_"):
                 continue

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from dataproc_site.observability import metrics
+from dataproc_site.observability.context import bound_to_envelope
 from ingest.envelope import LogEnvelope
 from processing import pipeline
 from processing.db import release_thread_connections
@@ -86,31 +88,50 @@ def decide(
     delivery_attempt: int,
     store: BaseLogStore | None = None,
 ) -> Outcome:
-    """Process one delivery of ``envelope`` and return what the queue should do with it."""
+    """Process one delivery of ``envelope`` and return what the queue should do with it.
+
+    Log lines written meanwhile carry the envelope's request id and trace; the
+    worker metrics (outcomes, timings, in flight) are recorded here, so the pull
+    worker and the push endpoint count alike.
+    """
+    with bound_to_envelope(envelope), metrics.in_flight():
+        return _decide(envelope, message_id=message_id, delivery_attempt=delivery_attempt, store=store)
+
+
+def _decide(
+    envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, store: BaseLogStore | None
+) -> Outcome:
     store = store or get_store()
     try:
         existing = store.get(envelope.tenant_id, envelope.log_id)
         if existing is not None and existing.status == STATUS_PROCESSED:
+            metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
             return Outcome(ACK, status=STATUS_PROCESSED, attempts=existing.attempts)
         attempt = (existing.attempts if existing is not None else 0) + 1
         if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
             release_thread_connections()
         try:
-            modified_data = pipeline.handle(envelope, attempt=attempt)
+            with metrics.processing_timer():
+                modified_data = pipeline.handle(envelope, attempt=attempt)
         except Exception as exc:
             return _failed(store, envelope, message_id, exc)
-        store.save_result(
-            envelope, modified_data=modified_data, message_id=message_id, processed_at=timezone.now()
-        )
+        with metrics.store_write("save_result"):
+            store.save_result(
+                envelope, modified_data=modified_data, message_id=message_id, processed_at=timezone.now()
+            )
+        metrics.record_processed(envelope)
         return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
     except StoreUnavailable as exc:
+        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_RETRIED)
         return Outcome(RETRY, delay_seconds=backoff_seconds(delivery_attempt), error=_describe(exc))
 
 
 def _failed(store: BaseLogStore, envelope: LogEnvelope, message_id: str, exc: Exception) -> Outcome:
     error = _describe(exc)
-    attempts = store.record_failure(envelope, error=error, message_id=message_id)
+    with metrics.store_write("record_failure"):
+        attempts = store.record_failure(envelope, error=error, message_id=message_id)
     if attempts < settings.WORKER_MAX_ATTEMPTS:
+        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_RETRIED)
         return Outcome(
             RETRY,
             delay_seconds=backoff_seconds(attempts),
@@ -118,11 +139,14 @@ def _failed(store: BaseLogStore, envelope: LogEnvelope, message_id: str, exc: Ex
             error=error,
             attempts=attempts,
         )
-    store.mark_dead_lettered(envelope.tenant_id, envelope.log_id)
+    with metrics.store_write("mark_dead_lettered"):
+        store.mark_dead_lettered(envelope.tenant_id, envelope.log_id)
     record = store.get(envelope.tenant_id, envelope.log_id)
     if record is not None and record.status == STATUS_PROCESSED:
         # Another delivery succeeded meanwhile: nothing is dead, the message is done.
+        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
         return Outcome(ACK, status=STATUS_PROCESSED, attempts=record.attempts)
+    metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DEAD_LETTERED)
     return Outcome(DEAD_LETTER, status=STATUS_DEAD_LETTERED, error=error, attempts=attempts)
 
 
@@ -146,6 +170,11 @@ def process_message(
     queue: BaseQueue, message: ReceivedMessage, *, store: BaseLogStore | None = None
 ) -> Outcome:
     """Decide, apply, and log one line about it (ids and outcome, never the text)."""
+    with bound_to_envelope(message.envelope):  # the line below carries the request id and trace
+        return _process_message(queue, message, store=store)
+
+
+def _process_message(queue: BaseQueue, message: ReceivedMessage, *, store: BaseLogStore | None) -> Outcome:
     started = time.monotonic()
     envelope = message.envelope
     outcome = decide(

@@ -40,6 +40,8 @@ class TraceContext:
     sampled: bool = False
     # Filled in by the view once it knows (the middleware cannot: it is in the body).
     tenant_id: str = ""
+    # The queued log being processed (worker contexts only).
+    log_id: str = ""
 
 
 _current: contextvars.ContextVar[TraceContext | None] = contextvars.ContextVar("dataproc_trace", default=None)
@@ -117,6 +119,7 @@ def context_for_envelope(envelope) -> TraceContext:
         span_id=new_span_id(),
         sampled=sampled,
         tenant_id=getattr(envelope, "tenant_id", "") or "",
+        log_id=getattr(envelope, "log_id", "") or "",
     )
 
 
@@ -162,6 +165,18 @@ def bound(context: TraceContext) -> Iterator[TraceContext]:
 
 @contextmanager
 def bound_to_envelope(envelope) -> Iterator[TraceContext]:
-    """Bind the context of processing ``envelope`` (worker and push endpoint)."""
+    """Bind the context of processing ``envelope`` (worker and push endpoint).
+
+    Already inside that envelope's context (``process_message`` around ``decide``),
+    it keeps it: one delivery, one span.
+    """
+    existing = _current.get()
+    if (
+        existing is not None
+        and existing.log_id
+        and (existing.tenant_id, existing.log_id) == (envelope.tenant_id, envelope.log_id)
+    ):
+        yield existing
+        return
     with bound(context_for_envelope(envelope)) as context:
         yield context

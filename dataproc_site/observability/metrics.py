@@ -167,6 +167,12 @@ def record_outcome(tenant_id: str, outcome: str) -> None:
     WORKER_LOGS.labels(tenant_label(tenant_id), outcome).inc()
 
 
+def record_processed(envelope) -> None:
+    """``envelope``'s log was just stored as processed: count it and observe its age."""
+    record_outcome(envelope.tenant_id, OUTCOME_PROCESSED)
+    record_end_to_end(envelope.received_at)
+
+
 def record_end_to_end(received_at: str | datetime | None, processed_at: datetime | None = None) -> None:
     """Observe received -> processed for one log (``received_at`` as the envelope holds it)."""
     if not received_at:

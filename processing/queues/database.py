@@ -30,6 +30,7 @@ from django.db import DatabaseError, connection, transaction
 from django.db.models import F, Min
 from django.utils import timezone
 
+from dataproc_site.observability import metrics
 from ingest.envelope import LogEnvelope
 from processing.models import QueueMessage
 from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, ReceivedMessage
@@ -96,9 +97,10 @@ class DatabaseQueue(BaseQueue):
             candidates = claimable.order_by("available_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
-            candidate_ids = list(candidates.values_list("id", flat=True)[:max_messages])
-            if not candidate_ids:
+            previous_tokens = dict(candidates.values_list("id", "lease_token")[:max_messages])
+            if not previous_tokens:
                 return []
+            candidate_ids = list(previous_tokens)
             claimable.filter(id__in=candidate_ids).update(
                 available_at=now + timedelta(seconds=lease_seconds),
                 lease_token=token,
@@ -109,6 +111,11 @@ class DatabaseQueue(BaseQueue):
                     "available_at", "id"
                 )
             )
+        # A claimable row still holding a lease token was never acked or nacked:
+        # its lease ran out (a worker died or stalled) and it is being redelivered.
+        expired = sum(1 for row in claimed if previous_tokens[row.id] is not None)
+        if expired:
+            metrics.record_lease_expired(expired)
         return [self._received(row, token) for row in claimed]
 
     @_unavailable_on_database_error

@@ -24,6 +24,8 @@ from collections import Counter
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from processing.metrics_server import DEFAULT_HOST as DEFAULT_METRICS_HOST
+from processing.metrics_server import start_metrics_server
 from processing.queues import get_queue
 from processing.queues.base import ReceivedMessage
 from processing.worker import process_message
@@ -60,6 +62,17 @@ class Command(BaseCommand):
             default=DEFAULT_DRAIN_IDLE_SECONDS,
             help=f"With --drain: how long the queue must stay empty. Default {DEFAULT_DRAIN_IDLE_SECONDS}.",
         )
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=None,
+            help="Serve Prometheus metrics on this port (docs/observability.md). Default: off.",
+        )
+        parser.add_argument(
+            "--metrics-host",
+            default=DEFAULT_METRICS_HOST,
+            help=f"Address the metrics port binds. Default {DEFAULT_METRICS_HOST} (this host only).",
+        )
 
     def handle(self, *args, **options):
         concurrency = options["concurrency"]
@@ -68,6 +81,12 @@ class Command(BaseCommand):
             raise CommandError("--concurrency must be at least 1.")
         if lease_seconds <= 0:
             raise CommandError("--lease-seconds must be positive.")
+        metrics_server = None
+        if options["metrics_port"] is not None:
+            try:
+                metrics_server = start_metrics_server(options["metrics_port"], host=options["metrics_host"])
+            except OSError as exc:
+                raise CommandError(f"--metrics-port {options['metrics_port']}: {exc}") from exc
 
         self.shutdown = threading.Event()
         self.outcomes: Counter[str] = Counter()
@@ -83,6 +102,7 @@ class Command(BaseCommand):
             lease_seconds=lease_seconds,
             drain=options["drain"],
             delay_per_char=settings.PROCESSING_DELAY_PER_CHAR,
+            metrics_url=metrics_server.url if metrics_server else None,
         )
         try:
             self.queue.consume(
@@ -102,6 +122,8 @@ class Command(BaseCommand):
                 uptime_seconds=round(time.monotonic() - started, 1),
             )
             self._restore_signal_handlers(previous_handlers)
+            if metrics_server is not None:
+                metrics_server.stop()
 
     def process_one(self, message: ReceivedMessage) -> None:
         """Handle one pulled message (the consumer calls this on a handler thread)."""
