@@ -12,25 +12,43 @@ resource "google_firestore_database" "logs" {
   depends_on = [google_project_service.enabled]
 }
 
-# Every composite index the Firestore store's queries need. The list mirrors
-# the one kept next to those queries in tenants/stores/firestore.py, and
-# tests/infra/test_terraform.py fails when the two differ.
+# Every index the Firestore store's queries need beyond the automatic ones.
+# The lists mirror tenants/stores/firestore_indexes.py (kept next to the
+# queries), and tests/infra/test_terraform.py fails when the two differ: the
+# emulator serves any query, production refuses one whose index is missing.
 locals {
-  firestore_indexes = {
+  firestore_composite_indexes = {
     logs_by_status_newest_first = {
+      # FirestoreLogStore.list_logs with a status filter (and a received_at range)
       collection  = "processed_logs"
       query_scope = "COLLECTION"
       fields = [
         { field_path = "status", order = "ASCENDING" },
         { field_path = "received_at", order = "DESCENDING" },
-        { field_path = "log_id", order = "DESCENDING" },
+        { field_path = "__name__", order = "DESCENDING" },
+      ]
+    }
+  }
+
+  # Single-field overrides. An override replaces the field's automatic
+  # indexes, so the collection-scope ones that one-tenant queries rely on are
+  # listed again next to the collection-group one that is added.
+  firestore_single_field_indexes = {
+    activity_minute = {
+      # FirestoreLogStore.activity for every tenant (collection-group range on minute)
+      collection = "activity"
+      field      = "minute"
+      indexes = [
+        { order = "ASCENDING", query_scope = "COLLECTION" },
+        { order = "DESCENDING", query_scope = "COLLECTION" },
+        { order = "ASCENDING", query_scope = "COLLECTION_GROUP" },
       ]
     }
   }
 }
 
 resource "google_firestore_index" "logs" {
-  for_each = local.firestore_indexes
+  for_each = local.firestore_composite_indexes
 
   project     = var.project_id
   database    = google_firestore_database.logs.name
@@ -42,6 +60,25 @@ resource "google_firestore_index" "logs" {
     content {
       field_path = fields.value.field_path
       order      = fields.value.order
+    }
+  }
+}
+
+resource "google_firestore_field" "overrides" {
+  for_each = local.firestore_single_field_indexes
+
+  project    = var.project_id
+  database   = google_firestore_database.logs.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  index_config {
+    dynamic "indexes" {
+      for_each = each.value.indexes
+      content {
+        order       = indexes.value.order
+        query_scope = indexes.value.query_scope
+      }
     }
   }
 }

@@ -48,20 +48,21 @@ locals {
     PUBSUB_DEAD_LETTER_TOPIC        = google_pubsub_topic.dead_letter.name
     PUBSUB_DEAD_LETTER_SUBSCRIPTION = google_pubsub_subscription.dead_letter_replay.name
     FIRESTORE_DATABASE              = google_firestore_database.logs.name
-    WORKER_MAX_ATTEMPTS             = tostring(var.max_delivery_attempts)
+    WORKER_MAX_ATTEMPTS             = tostring(var.worker_max_attempts)
+    PUBSUB_MAX_DELIVERY_ATTEMPTS    = tostring(var.max_delivery_attempts)
     LOG_LEVEL                       = var.log_level
   }
 
-  api_env = merge(local.common_env, {
+  api_only_env = {
     ALLOWED_HOSTS             = join(",", concat([local.api_host], var.extra_allowed_hosts))
     INGEST_AUTH               = var.ingest_auth
     WEB_CONCURRENCY           = tostring(var.api_workers)
     GUNICORN_THREADS          = tostring(var.api_threads)
     GUNICORN_TIMEOUT          = "60"
     GUNICORN_GRACEFUL_TIMEOUT = "8"
-  })
+  }
 
-  worker_service_env = merge(local.common_env, {
+  worker_service_only_env = {
     ALLOWED_HOSTS               = local.worker_host
     PROCESSING_DELAY_PER_CHAR   = tostring(var.processing_delay_per_char)
     PUBSUB_PUSH_AUDIENCE        = local.worker_push_audience
@@ -70,14 +71,18 @@ locals {
     GUNICORN_THREADS            = tostring(var.worker_threads)
     GUNICORN_TIMEOUT            = tostring(var.push_ack_deadline_seconds + 30)
     GUNICORN_GRACEFUL_TIMEOUT   = "8"
-  })
+  }
 
-  worker_pool_env = merge(local.common_env, {
+  worker_pool_only_env = {
     PROCESSING_DELAY_PER_CHAR     = tostring(var.processing_delay_per_char)
     WORKER_SHUTDOWN_GRACE_SECONDS = "8"
-  })
+  }
 
   migrate_env = {
     LOG_LEVEL = var.log_level
   }
+
+  api_env            = merge(local.common_env, local.api_only_env)
+  worker_service_env = merge(local.common_env, local.worker_service_only_env)
+  worker_pool_env    = merge(local.common_env, local.worker_pool_only_env)
 }

@@ -186,7 +186,7 @@ resource "google_monitoring_alert_policy" "dead_letter_backlog" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "At least one log exhausted its ${var.max_delivery_attempts} attempts. The console's dead-letter page shows each one with its last error; fix the cause, then replay from the console."
+    content   = "At least one log exhausted its ${var.worker_max_attempts} attempts (or crashed its worker ${var.max_delivery_attempts} times). The console's dead-letter page shows each one with its last error; fix the cause, then replay from the console."
   }
 }
 

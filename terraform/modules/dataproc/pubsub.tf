@@ -45,7 +45,7 @@ resource "google_pubsub_subscription" "worker" {
 
   dead_letter_policy {
     dead_letter_topic = google_pubsub_topic.dead_letter.id
-    # Same variable as the worker's WORKER_MAX_ATTEMPTS (see main.tf).
+    # The same variable is the workloads' PUBSUB_MAX_DELIVERY_ATTEMPTS (main.tf).
     max_delivery_attempts = var.max_delivery_attempts
   }
 
@@ -58,6 +58,15 @@ resource "google_pubsub_subscription" "worker" {
         service_account_email = google_service_account.push.email
         audience              = local.worker_push_audience
       }
+    }
+  }
+
+  lifecycle {
+    precondition {
+      # The worker dead-letters first, from its own count; Pub/Sub's policy only
+      # catches messages that never let the worker count (crash loops).
+      condition     = var.max_delivery_attempts > var.worker_max_attempts
+      error_message = "max_delivery_attempts must exceed worker_max_attempts, or a store outage could dead-letter logs."
     }
   }
 

@@ -51,10 +51,21 @@ variable "worker_mode" {
   }
 }
 
-variable "max_delivery_attempts" {
-  description = "Deliveries before a log is dead-lettered. The same number is the subscription's dead-letter policy and the worker's WORKER_MAX_ATTEMPTS, so the two cannot drift. Pub/Sub accepts 5-100."
+variable "worker_max_attempts" {
+  description = "Failed processing attempts after which the worker dead-letters a log (WORKER_MAX_ATTEMPTS, counted in the store)."
   type        = number
   default     = 5
+
+  validation {
+    condition     = var.worker_max_attempts >= 1
+    error_message = "worker_max_attempts must be at least 1."
+  }
+}
+
+variable "max_delivery_attempts" {
+  description = "Pub/Sub deliveries before Pub/Sub itself dead-letters a message: the subscription's dead-letter policy and the worker's PUBSUB_MAX_DELIVERY_ATTEMPTS, from this one variable. A safety net above worker_max_attempts: Pub/Sub also counts deliveries cut short by crashes and store outages, which never count against a log. Pub/Sub accepts 5-100."
+  type        = number
+  default     = 20
 
   validation {
     condition     = var.max_delivery_attempts >= 5 && var.max_delivery_attempts <= 100
