@@ -111,6 +111,11 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
         raise ValueError(f"invalid cursor: {cursor!r}") from exc
 
 
+def _bounded(value: str, field_name: str) -> str:
+    """Cut a value to its column's length: PostgreSQL would refuse the whole write."""
+    return value[: StoredLog._meta.get_field(field_name).max_length]
+
+
 def _to_record(row: StoredLog) -> LogRecord:
     return LogRecord(
         tenant_id=row.tenant_id,
@@ -171,7 +176,7 @@ class DatabaseLogStore(BaseLogStore):
                     status=STATUS_PROCESSED,
                     modified_data=modified_data,
                     processed_at=processed_at,
-                    message_id=message_id,
+                    message_id=_bounded(message_id, "message_id"),
                     attempts=F("attempts") + 1,
                     updated_at=timezone.now(),
                 )
@@ -188,7 +193,7 @@ class DatabaseLogStore(BaseLogStore):
             inserted = self._insert(
                 tenant_id=envelope.tenant_id,
                 log_id=envelope.log_id,
-                source=envelope.source,
+                source=_bounded(envelope.source, "source"),
                 original_text=envelope.text,
                 modified_data=modified_data,
                 status=STATUS_PROCESSED,
@@ -196,8 +201,8 @@ class DatabaseLogStore(BaseLogStore):
                 last_error="",
                 received_at=parse_received_at(envelope.received_at),
                 processed_at=processed_at,
-                message_id=message_id,
-                request_id=envelope.request_id,
+                message_id=_bounded(message_id, "message_id"),
+                request_id=_bounded(envelope.request_id, "request_id"),
             )
             if inserted:
                 return True
@@ -214,7 +219,7 @@ class DatabaseLogStore(BaseLogStore):
                     status=STATUS_RETRYING,
                     attempts=F("attempts") + 1,
                     last_error=error,
-                    message_id=message_id,
+                    message_id=_bounded(message_id, "message_id"),
                     updated_at=timezone.now(),
                 )
                 current = rows.values_list("status", "attempts").first()
@@ -232,7 +237,7 @@ class DatabaseLogStore(BaseLogStore):
             inserted = self._insert(
                 tenant_id=envelope.tenant_id,
                 log_id=envelope.log_id,
-                source=envelope.source,
+                source=_bounded(envelope.source, "source"),
                 original_text=envelope.text,
                 modified_data=None,
                 status=STATUS_RETRYING,
@@ -240,8 +245,8 @@ class DatabaseLogStore(BaseLogStore):
                 last_error=error,
                 received_at=parse_received_at(envelope.received_at),
                 processed_at=None,
-                message_id=message_id,
-                request_id=envelope.request_id,
+                message_id=_bounded(message_id, "message_id"),
+                request_id=_bounded(envelope.request_id, "request_id"),
             )
             if inserted:
                 return 1

@@ -120,3 +120,16 @@ def test_tenants_counts_and_activity_each_take_a_fixed_number_of_queries(db):
     with CaptureQueriesContext(connection) as queries:
         store.activity(None, since=datetime.now(UTC) - timedelta(hours=1))
     assert len(queries) == 2
+
+
+def test_overlong_ids_are_cut_to_their_columns_instead_of_failing_the_write(db):
+    store = DatabaseLogStore()
+    tenant = new_tenant_id()
+    envelope = make_envelope(tenant, "log-1", request_id="r" * 500)
+
+    assert store.save_result(
+        envelope, modified_data="x", message_id="m" * 500, processed_at=datetime.now(UTC)
+    )
+
+    record = store.get(tenant, "log-1")
+    assert (len(record.request_id), len(record.message_id)) == (200, 200)
