@@ -19,9 +19,13 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 from dataproc_site.observability.tenant_labels import tenant_label
+
+# No ``*_created`` series: they double the series count for a timestamp Prometheus
+# does not need, and multiprocess mode (the API) cannot export them anyway.
+disable_created_metrics()
 
 # Latency of things a request or a message waits for: milliseconds to seconds.
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)

@@ -4,7 +4,7 @@ A metric label takes whatever a client sends unless something bounds it, and eve
 distinct value is a time series kept forever by Prometheus. Only tenants in the
 ``Tenant`` table (at most METRICS_MAX_TENANT_LABELS of them) get their own label;
 the set is read from the database at most every METRICS_TENANT_CACHE_SECONDS, and
-on an unknown name at most every few seconds, so a flood of made-up tenant ids
+on an unknown name at most every second, so a flood of made-up tenant ids
 costs neither series nor queries.
 """
 
@@ -20,9 +20,10 @@ from django.db.models.signals import post_delete, post_save
 logger = logging.getLogger(__name__)
 
 OTHER = "other"
-# An unknown name triggers a reload at most this often (a tenant registered a
-# moment ago, in open mode, gets its label within seconds).
-_MISS_RELOAD_SECONDS = 5.0
+# An unknown name triggers a reload at most this often: a tenant registered a
+# moment ago (open mode, or by another process) gets its label within a second,
+# and a flood of made-up names costs at most one small query a second.
+_MISS_RELOAD_SECONDS = 1.0
 
 
 class TenantLabels:

@@ -27,7 +27,8 @@ def test_an_unknown_name_does_not_query_the_database_every_time(django_assert_ma
     Tenant.objects.create(id="acme")
     tenant_label("acme")
 
-    with django_assert_max_num_queries(0):
+    # At most one reload a second, however many names miss (one, if this loop spans a second).
+    with django_assert_max_num_queries(1):
         for number in range(50):
             assert tenant_label(f"attacker-{number}") == OTHER
 
