@@ -14,9 +14,13 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from ingest.identifiers import identifier_error
-from tenants.stores import STATUSES
+from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
 
-STATUS_LABELS = {status: status.replace("_", " ").capitalize() for status in STATUSES}
+STATUS_LABELS = {
+    STATUS_PROCESSED: "Processed",
+    STATUS_RETRYING: "Retrying",
+    STATUS_DEAD_LETTERED: "Dead-lettered",
+}
 DATETIME_INPUT_FORMATS = [
     "%Y-%m-%dT%H:%M",
     "%Y-%m-%dT%H:%M:%S",
@@ -57,11 +61,10 @@ class LogFilterForm(forms.Form):
         required=False,
     )
     log_id = forms.CharField(
-        label="Log id",
+        label="Log id (exact)",
         required=False,
         max_length=128,
         validators=[validate_identifier],
-        help_text="Exact match.",
     )
     received_after = UTCDateTimeField(label="Received from (UTC)", required=False)
     received_before = UTCDateTimeField(label="Received before (UTC)", required=False)

@@ -44,7 +44,9 @@ class DeadLettersView(ConsoleView):
                     tenant_id=row.tenant_id,
                     label=row.label,
                     count=count,
-                    records=[(record, True, LogRef(row.tenant_id, record.log_id).token) for record in page.records],
+                    records=[
+                        (record, True, LogRef(row.tenant_id, record.log_id).token) for record in page.records
+                    ],
                 )
             )
         return self.render(

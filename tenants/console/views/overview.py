@@ -8,6 +8,7 @@ from datetime import datetime
 
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
+from django.utils.timesince import timesince
 
 from processing.queues import QueueStats, get_queue
 from tenants.console.access import ConsoleAccess
@@ -32,6 +33,14 @@ class TenantRow:
     @property
     def total(self) -> int:
         return sum(self.counts.values())
+
+    @property
+    def last_activity_ago(self) -> str:
+        if self.last_activity is None:
+            return ""
+        if (timezone.now() - self.last_activity).total_seconds() < 60:
+            return "just now"
+        return f"{timesince(self.last_activity, depth=1)} ago"
 
 
 def tenant_rows(access: ConsoleAccess, summaries: list[TenantSummary]) -> list[TenantRow]:
