@@ -205,6 +205,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Multi-tenant log ingestion: POST logs, read them back once processed.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "ingest.schema.require_tenant_header_in_open_mode",
+    ],
     # The docs UI from drf-spectacular-sidecar's static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

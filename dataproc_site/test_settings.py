@@ -24,3 +24,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.environ.get("TEST_SQLITE_PATH", str(BASE_DIR / ".test-db.sqlite3"))  # noqa: F405
     }
+
+# In-process HTTP clients (the test client, schemathesis over WSGI) call the app by these names.
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]

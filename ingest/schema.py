@@ -52,8 +52,9 @@ REQUEST_ID_HEADER = OpenApiParameter(
     "X-Request-ID",
     OpenApiTypes.STR,
     OpenApiParameter.HEADER,
-    description="Correlation id; echoed back, generated when absent or malformed.",
-    pattern=r"^[A-Za-z0-9._:/+=-]{1,128}$",
+    # Any value is accepted (a malformed one is replaced), so no pattern: the
+    # schema must not promise a 400 the API never gives.
+    description="Correlation id ([A-Za-z0-9._:/+=-], up to 128); echoed back, generated when absent or malformed.",
 )
 REQUEST_ID_RESPONSE_HEADER = OpenApiParameter(
     "X-Request-ID",
@@ -78,14 +79,33 @@ WWW_AUTHENTICATE_HEADER = OpenApiParameter(
 )
 
 
-def tenant_header(description: str) -> OpenApiParameter:
+def tenant_header(description: str, *, validated: bool = True) -> OpenApiParameter:
+    """``validated=False`` where the header may be ignored (JSON uploads): no pattern is promised."""
     return OpenApiParameter(
         "X-Tenant-ID",
         OpenApiTypes.STR,
         OpenApiParameter.HEADER,
         description=description,
-        pattern=IDENTIFIER_PATTERN,
+        pattern=IDENTIFIER_PATTERN if validated else None,
     )
+
+
+def require_tenant_header_in_open_mode(result: dict, generator, request, public) -> dict:
+    """Postprocessing hook: under ``INGEST_AUTH=open`` the read API needs X-Tenant-ID.
+
+    With API keys the key names the tenant and the header is optional; the schema
+    describes the running configuration, like the security requirements above.
+    """
+    if settings.INGEST_AUTH != "open":
+        return result
+    for route, operations in result.get("paths", {}).items():
+        if not route.startswith("/logs"):
+            continue
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter.get("in") == "header" and parameter.get("name") == "X-Tenant-ID":
+                    parameter["required"] = True
+    return result
 
 
 AUTH_ERRORS = {
