@@ -52,7 +52,6 @@ class TenantAdmin(admin.ModelAdmin):
         "active",
         "rate_limit_per_minute",
         "active_keys",
-        "created_at",
         "console_link",
     )
     list_filter = ("active",)

@@ -98,7 +98,9 @@ class OverviewView(ConsoleView):
         visible_ids = self.access.visible_tenant_ids()
         since = window_start(now, CHART_MINUTES)
         buckets = store.activity(visible_ids, since) if visible_ids != [] else []
-        queue_stats = read_queue_stats()
+        # Queue figures span every tenant: only for those who see every tenant.
+        show_queue = self.access.sees_every_tenant
+        queue_stats = read_queue_stats() if show_queue else None
         queue_age = None
         if queue_stats is not None and queue_stats.oldest_age_seconds is not None:
             queue_age = format_age(queue_stats.oldest_age_seconds)
@@ -109,6 +111,7 @@ class OverviewView(ConsoleView):
                 "rows": rows,
                 "totals": totals,
                 "chart": build_activity_chart(buckets, now=now, minutes=CHART_MINUTES),
+                "show_queue": show_queue,
                 "queue_stats": queue_stats,
                 "queue_age": queue_age,
             }
