@@ -71,16 +71,25 @@ def read_body(request: HttpRequest, max_bytes: int) -> bytes:
             raise InvalidRequest("Content-Length is not a number.") from None
         if declared_bytes > max_bytes:
             raise PayloadTooLarge(f"The body is {declared_bytes} bytes; the limit is {max_bytes} bytes.")
+    stream = request
+    if not declared and request.META.get("wsgi.input_terminated"):
+        # A chunked upload has no Content-Length, so Django's request stream is empty;
+        # servers that set wsgi.input_terminated (gunicorn) end wsgi.input at the
+        # body's end, so it can be read directly, within the same bound.
+        stream = request.META["wsgi.input"]
     chunks: list[bytes] = []
     total = 0
     while True:
-        chunk = request.read(min(_READ_CHUNK_BYTES, max_bytes + 1 - total))
+        chunk = stream.read(min(_READ_CHUNK_BYTES, max_bytes + 1 - total))
         if not chunk:
             break
         chunks.append(chunk)
         total += len(chunk)
         if total > max_bytes:
             raise PayloadTooLarge(f"The body is larger than the limit of {max_bytes} bytes.")
+    if declared and total < declared_bytes:
+        # The client stopped early: never accept a truncated log.
+        raise InvalidRequest(f"The body ended after {total} of the {declared_bytes} bytes announced.")
     return b"".join(chunks)
 
 

@@ -1,12 +1,13 @@
 """Everything a client can get wrong at /ingest: a JSON 4xx, never a 5xx, and nothing queued."""
 
+import io
 import json
 
 import pytest
 from django.test import RequestFactory
 
 from ingest import uploads
-from ingest.errors import PayloadTooLarge, server_error
+from ingest.errors import InvalidRequest, PayloadTooLarge, server_error
 from processing.queues import get_queue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]
@@ -162,6 +163,27 @@ def test_reading_stops_just_past_the_limit_whatever_the_headers_say():
         uploads.read_body(request, 10_000)
 
     assert request.bytes_read == 10_001
+
+
+def test_a_body_shorter_than_its_content_length_is_refused():
+    request = RequestFactory().generic("POST", "/ingest", b"hello", content_type="text/plain")
+    request.META["CONTENT_LENGTH"] = "10"
+    request._stream = io.BytesIO(b"hello")
+
+    with pytest.raises(InvalidRequest, match="ended after 5 of the 10 bytes"):
+        uploads.read_body(request, 1000)
+
+
+def test_a_chunked_body_is_read_from_a_terminated_wsgi_input_within_the_limit():
+    request = RequestFactory().generic("POST", "/ingest", b"", content_type="text/plain")
+    request.META.pop("CONTENT_LENGTH", None)
+    request.META["wsgi.input_terminated"] = True
+    request.META["wsgi.input"] = io.BytesIO(b"a" * 300)
+
+    assert uploads.read_body(request, 300) == b"a" * 300
+    request.META["wsgi.input"] = io.BytesIO(b"a" * 301)
+    with pytest.raises(PayloadTooLarge):
+        uploads.read_body(request, 300)
 
 
 def test_reading_returns_the_whole_body_within_the_limit():
