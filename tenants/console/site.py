@@ -31,13 +31,14 @@ class ConsoleAdminSite(admin.AdminSite):
         return app_list
 
     def _console_app(self, request: HttpRequest) -> dict:
+        index_url = reverse(f"{self.name}:console_index", current_app=self.name)
         overview_url = reverse(f"{self.name}:console_overview", current_app=self.name)
         dead_letters_url = reverse(f"{self.name}:console_dead_letters", current_app=self.name)
         entries = [("Overview", "overview", overview_url), ("Dead letters", "deadletters", dead_letters_url)]
         return {
             "name": "Log console",
             "app_label": "console",
-            "app_url": overview_url,
+            "app_url": index_url,
             "has_module_perms": True,
             "models": [
                 {

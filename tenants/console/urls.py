@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.contrib.admin import AdminSite
 from django.urls import URLPattern, path
+from django.views.generic import RedirectView
 
 from tenants.console.views.dead_letters import DeadLettersView
 from tenants.console.views.logs import LogDetailView, TenantLogsView
@@ -16,7 +17,14 @@ def console_urlpatterns(site: AdminSite) -> list[URLPattern]:
         return site.admin_view(view_class.as_view(site=site))
 
     return [
-        path("console/", view(OverviewView), name="console_overview"),
+        # The overview has a path of its own so the sidebar does not mark it current on
+        # every console page (the admin matches entries by URL prefix).
+        path(
+            "console/",
+            site.admin_view(RedirectView.as_view(pattern_name=f"{site.name}:console_overview")),
+            name="console_index",
+        ),
+        path("console/overview/", view(OverviewView), name="console_overview"),
         path("console/dead-letters/", view(DeadLettersView), name="console_dead_letters"),
         path("console/replay/", view(ReplaySelectedView), name="console_replay"),
         path("console/tenants/<str:tenant_id>/", view(TenantLogsView), name="console_tenant_logs"),

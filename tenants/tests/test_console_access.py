@@ -31,6 +31,7 @@ class AccessTest(ConsoleTest):
 
 def every_get_url() -> list[str]:
     return [
+        console_url("index"),
         console_url("overview"),
         console_url("dead_letters"),
         console_url("tenant_logs", "acme"),
@@ -271,3 +272,11 @@ class TestAdminIndex(AccessTest):
         assert response.status_code == 200
         assert console_url("overview").encode() in response.content
         assert console_url("dead_letters").encode() in response.content
+
+    def test_the_console_address_leads_to_the_overview(self):
+        self.client.force_login(self.users.acme_staff)
+
+        response = self.client.get(console_url("index"))
+
+        assert response.status_code == 302
+        assert response.url == console_url("overview")
