@@ -59,6 +59,7 @@ PULL_TIMEOUT_SECONDS = 10.0
 HANDLER_ERROR_DELAY_SECONDS = 10
 ACK_TIMEOUT_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 2.0
+RETRY_MARGIN_SECONDS = 0.5
 
 
 def envelope_attributes(envelope: LogEnvelope) -> dict[str, str]:
@@ -140,12 +141,14 @@ class PubSubQueue(BaseQueue):
             return self._subscriber
 
     def _publish_retry(self) -> api_retry.Retry:
+        # The RPC's retries give up a little before the caller stops waiting, so the
+        # caller usually learns why (UNAVAILABLE, NOT_FOUND...) rather than "timeout".
         return api_retry.Retry(
             predicate=api_retry.if_exception_type(*TRANSIENT_ERRORS),
             initial=0.1,
             maximum=1.0,
             multiplier=2.0,
-            timeout=self.publish_timeout,
+            timeout=max(0.1, self.publish_timeout - RETRY_MARGIN_SECONDS),
         )
 
     # -- publishing -----------------------------------------------------------------
@@ -158,10 +161,10 @@ class PubSubQueue(BaseQueue):
         except Exception as exc:  # the client refuses before any RPC (stopped, bad size...)
             raise QueueUnavailable(f"Pub/Sub publish to {topic_path} failed: {exc}") from exc
 
-    def _wait(self, future, topic_path: str) -> str:
+    def _wait(self, future, topic_path: str, deadline: float) -> str:
+        """The message id once the broker acknowledged, waiting no later than ``deadline``."""
         try:
-            # The RPC's own retry gives up at publish_timeout; a little slack lets it say why.
-            return future.result(timeout=self.publish_timeout + 1.0)
+            return future.result(timeout=max(0.0, deadline - time.monotonic()))
         except (FutureTimeoutError, TimeoutError) as exc:
             raise QueueUnavailable(
                 f"Pub/Sub did not acknowledge a publish to {topic_path} within {self.publish_timeout:g} s"
@@ -169,17 +172,22 @@ class PubSubQueue(BaseQueue):
         except Exception as exc:
             raise QueueUnavailable(f"Pub/Sub publish to {topic_path} failed: {exc}") from exc
 
+    def _publish_and_wait(self, topic_path: str, data: bytes, attributes: dict[str, str]) -> str:
+        deadline = time.monotonic() + self.publish_timeout
+        return self._wait(self._start_publish(topic_path, data, attributes), topic_path, deadline)
+
     def publish(self, envelope: LogEnvelope) -> str:
-        future = self._start_publish(self.topic_path, envelope.to_bytes(), envelope_attributes(envelope))
-        return self._wait(future, self.topic_path)
+        """Return once Pub/Sub acknowledged; at most PUBSUB_PUBLISH_TIMEOUT, else QueueUnavailable."""
+        return self._publish_and_wait(self.topic_path, envelope.to_bytes(), envelope_attributes(envelope))
 
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
-        """Hand every message to the batcher first, then wait: one round trip for a batch."""
+        """Hand every message to the batcher first, then wait for all: one round trip for a batch."""
+        deadline = time.monotonic() + self.publish_timeout
         futures = [
             self._start_publish(self.topic_path, envelope.to_bytes(), envelope_attributes(envelope))
             for envelope in envelopes
         ]
-        return [self._wait(future, self.topic_path) for future in futures]
+        return [self._wait(future, self.topic_path, deadline) for future in futures]
 
     # -- unary pull (the contract's primitives; the worker uses consume) ----------
 
@@ -298,8 +306,7 @@ class PubSubQueue(BaseQueue):
         attributes = envelope_attributes(message.envelope) | self._dead_letter_attributes(
             message.message_id, message.delivery_attempt
         )
-        future = self._start_publish(self.dead_letter_topic_path, message.envelope.to_bytes(), attributes)
-        self._wait(future, self.dead_letter_topic_path)
+        self._publish_and_wait(self.dead_letter_topic_path, message.envelope.to_bytes(), attributes)
         self.ack(message)
 
     def _decode_or_dead_letter(
@@ -318,15 +325,13 @@ class PubSubQueue(BaseQueue):
                 | self._dead_letter_attributes(message_id, delivery_attempt or 0)
                 | {"error": str(exc)[:1000]}
             )
-            future = self._start_publish(self.dead_letter_topic_path, data, dead_attributes)
-            self._wait(future, self.dead_letter_topic_path)
+            self._publish_and_wait(self.dead_letter_topic_path, data, dead_attributes)
             return None
 
     def park_undecodable(self, data: bytes, attributes: dict[str, str], message_id: str, error: str) -> None:
         """Keep a payload that is not an envelope on the dead-letter topic (push deliveries)."""
         dead_attributes = attributes | self._dead_letter_attributes(message_id, 0) | {"error": error[:1000]}
-        future = self._start_publish(self.dead_letter_topic_path, data, dead_attributes)
-        self._wait(future, self.dead_letter_topic_path)
+        self._publish_and_wait(self.dead_letter_topic_path, data, dead_attributes)
 
     # -- health -------------------------------------------------------------------
 
