@@ -499,7 +499,8 @@ def test_a_variable_switches_the_worker_between_push_service_and_pull_worker_poo
 
 def test_a_cloud_run_job_runs_the_migrations():
     container = tf.cloud_run_containers(tf.module())["google_cloud_run_v2_job.migrate"]
-    assert container["command"] == ["python", "manage.py", "migrate", "--noinput"]
+    assert container["command"] == ["python", "manage.py"]
+    assert container["args"] == ["migrate", "--noinput"]
     assert container["image"] == "${var.image}"
 
 
@@ -594,3 +595,25 @@ def test_every_environment_outputs_the_api_url_and_what_the_makefile_reads(envir
     makefile = (REPO / "Makefile").read_text()
     for name in re.findall(r"output -raw (\w+)", makefile):
         assert name in outputs, name
+
+
+def test_the_deployment_guide_names_only_targets_and_outputs_that_exist():
+    guide = (REPO / "docs" / "deploy.md").read_text()
+    makefile = (REPO / "Makefile").read_text()
+    targets = set(re.findall(r"^([a-zA-Z0-9_-]+):", makefile, flags=re.MULTILINE))
+    mentioned = set(re.findall(r"(?:^|`)make ([a-z][a-z0-9-]*[a-z0-9])\b", guide, flags=re.MULTILINE))
+    assert {
+        "deploy-dev",
+        "deploy-staging",
+        "deploy-prod",
+        "plan",
+        "apply",
+        "logs-api",
+        "logs-worker",
+    } <= mentioned
+    assert mentioned <= targets, mentioned - targets
+    environment_outputs = set(tf.load(tf.TERRAFORM / "environments" / "dev").outputs)
+    bootstrap_outputs = set(tf.load(tf.TERRAFORM / "bootstrap").outputs)
+    read = set(re.findall(r"output -raw (\w+)", guide))
+    assert "api_service_url" in read
+    assert read <= environment_outputs | bootstrap_outputs, read - environment_outputs - bootstrap_outputs

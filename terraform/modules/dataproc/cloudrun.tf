@@ -350,8 +350,11 @@ resource "google_cloud_run_v2_job" "migrate" {
       }
 
       containers {
-        image   = var.image
-        command = ["python", "manage.py", "migrate", "--noinput"]
+        image = var.image
+        # Arguments apart from the command, so one execution can run another
+        # management command: gcloud run jobs execute JOB --args=create_tenant,acme
+        command = ["python", "manage.py"]
+        args    = ["migrate", "--noinput"]
 
         resources {
           limits = {
