@@ -66,14 +66,14 @@ class RequestObservabilityMiddleware:
     def _bind_ids(request: HttpRequest) -> context.TraceContext:
         """The request's ids, written back into its headers so every later reader agrees.
 
-        The view copies X-Request-ID and the trace header into the envelope; with a
-        generated id (or a generated trace) it must copy the one the logs carry.
+        The view copies X-Request-ID and ``traceparent`` into the envelope; with a
+        generated id, a generated trace or a malformed header it must still copy the
+        ones the logs carry. ``traceparent`` names this request's span as the parent,
+        as W3C Trace Context propagation does.
         """
-        headers = HttpHeaders(request.META)
-        trace = context.context_from_headers(headers)
+        trace = context.context_from_headers(HttpHeaders(request.META))
         request.META["HTTP_X_REQUEST_ID"] = trace.request_id
-        if context.parse_trace_headers(headers) is None:
-            request.META["HTTP_TRACEPARENT"] = context.traceparent(trace)
+        request.META["HTTP_TRACEPARENT"] = context.traceparent(trace)
         request.__dict__.pop("headers", None)  # drop a cached HttpHeaders built before
         return trace
 

@@ -124,3 +124,19 @@ def test_the_envelope_carries_the_request_id_and_trace_of_the_request_log_line(c
     assert line["logging.googleapis.com/trace"].endswith("/traces/" + envelope.trace.split("-")[1])
     assert line["tenant_id"] == "acme"
     assert "555-0199" not in json.dumps(log_lines())
+
+
+def test_a_malformed_traceparent_does_not_split_the_api_and_worker_traces(client, log_lines):
+    cloud_trace = "105445aa7843bc8bf206b12000100000"
+
+    post_json(
+        client,
+        EXAMPLE,
+        traceparent="00-" + "0" * 32 + "-" + "1" * 16 + "-01",
+        **{"X-Cloud-Trace-Context": f"{cloud_trace}/1;o=1"},
+    )
+
+    envelope = get_queue().published[0]
+    (line,) = [line for line in log_lines() if line["logger"] == "dataproc.request"]
+    assert line["logging.googleapis.com/trace"].endswith(f"/traces/{cloud_trace}")
+    assert envelope.trace.split("-")[1] == cloud_trace
