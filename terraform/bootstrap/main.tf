@@ -106,10 +106,9 @@ resource "google_iam_workload_identity_pool_provider" "github" {
   display_name                       = "GitHub OIDC"
 
   attribute_mapping = {
-    "google.subject"        = "assertion.sub"
-    "attribute.repository"  = "assertion.repository"
-    "attribute.environment" = "assertion.environment"
-    "attribute.ref"         = "assertion.ref"
+    "google.subject"       = "assertion.sub"
+    "attribute.repository" = "assertion.repository"
+    "attribute.ref"        = "assertion.ref"
   }
   # Tokens from any other repository are refused outright.
   attribute_condition = "assertion.repository == \"${var.github_repository}\""
@@ -179,7 +178,9 @@ resource "google_service_account_iam_member" "deployer_from_environments" {
 
   service_account_id = google_service_account.deployer.name
   role               = "roles/iam.workloadIdentityUser"
-  member             = "principalSet://iam.googleapis.com/${local.pool_name}/attribute.environment/${each.value}"
+  # A job's subject is repo:OWNER/REPO:environment:NAME when it runs in a GitHub
+  # environment, and something else otherwise.
+  member = "principal://iam.googleapis.com/${local.pool_name}/subject/repo:${var.github_repository}:environment:${each.value}"
 }
 
 resource "google_service_account_iam_member" "planner_from_repository" {

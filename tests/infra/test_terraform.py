@@ -617,3 +617,23 @@ def test_the_deployment_guide_names_only_targets_and_outputs_that_exist():
     read = set(re.findall(r"output -raw (\w+)", guide))
     assert "api_service_url" in read
     assert read <= environment_outputs | bootstrap_outputs, read - environment_outputs - bootstrap_outputs
+
+
+def test_ci_deploys_keylessly_and_only_from_approved_github_environments():
+    bootstrap = tf.load(tf.TERRAFORM / "bootstrap")
+    assert "google_service_account_key" not in bootstrap.resources
+    provider = bootstrap.resource("google_iam_workload_identity_pool_provider", "github")
+    assert provider["attribute_condition"] == 'assertion.repository == "${var.github_repository}"'
+    assert only(provider["oidc"])["issuer_uri"] == "https://token.actions.githubusercontent.com"
+    deployer = bootstrap.resource("google_service_account_iam_member", "deployer_from_environments")
+    assert deployer["for_each"] == "${toset(var.deploy_environments)}"
+    assert deployer["member"].endswith("/subject/repo:${var.github_repository}:environment:${each.value}")
+    iam_admin = bootstrap.resource("google_project_iam_member", "deployer_grants_module_roles")
+    assert iam_admin["role"] == "roles/resourcemanager.projectIamAdmin"
+    assert "modifiedGrantsByRole" in only(iam_admin["condition"])["expression"]
+    module_roles = {
+        body["role"]
+        for _kind, _name, body in tf.module().all_resources()
+        if _kind == "google_project_iam_member"
+    }
+    assert module_roles == set(bootstrap.locals["module_project_roles"])
