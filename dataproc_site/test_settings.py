@@ -10,7 +10,7 @@ os.environ.setdefault("DJANGO_SECRET_KEY", "test-secret-key-not-for-production-0
 os.environ.setdefault("PROCESSING_DELAY_PER_CHAR", "0")
 os.environ.setdefault("SECURE_SSL_REDIRECT", "false")
 
-from dataproc_site.settings import *  # noqa: E402,F403
+from dataproc_site.settings import *  # noqa: F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticFilesStorage"  # noqa: F405

@@ -5,27 +5,35 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='QueueMessage',
+            name="QueueMessage",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('message_id', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
-                ('payload', models.TextField()),
-                ('state', models.CharField(choices=[('ready', 'ready'), ('dead', 'dead-lettered')], default='ready', max_length=8)),
-                ('available_at', models.DateTimeField()),
-                ('lease_token', models.UUIDField(blank=True, null=True)),
-                ('delivery_attempts', models.PositiveIntegerField(default=0)),
-                ('published_at', models.DateTimeField()),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("message_id", models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
+                ("payload", models.TextField()),
+                (
+                    "state",
+                    models.CharField(
+                        choices=[("ready", "ready"), ("dead", "dead-lettered")], default="ready", max_length=8
+                    ),
+                ),
+                ("available_at", models.DateTimeField()),
+                ("lease_token", models.UUIDField(blank=True, null=True)),
+                ("delivery_attempts", models.PositiveIntegerField(default=0)),
+                ("published_at", models.DateTimeField()),
             ],
             options={
-                'indexes': [models.Index(fields=['state', 'available_at'], name='queue_message_claimable')],
+                "indexes": [models.Index(fields=["state", "available_at"], name="queue_message_claimable")],
             },
         ),
     ]

@@ -6,7 +6,6 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
@@ -15,60 +14,140 @@ class Migration(migrations.Migration):
 
     operations = [
         migrations.CreateModel(
-            name='StoredLog',
+            name="StoredLog",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('tenant_id', models.CharField(max_length=128)),
-                ('log_id', models.CharField(max_length=128)),
-                ('source', models.CharField(max_length=32)),
-                ('original_text', models.TextField()),
-                ('modified_data', models.TextField(blank=True, null=True)),
-                ('status', models.CharField(choices=[('processed', 'processed'), ('retrying', 'retrying'), ('dead_lettered', 'dead lettered')], max_length=32)),
-                ('attempts', models.PositiveIntegerField(default=0)),
-                ('last_error', models.TextField(blank=True)),
-                ('received_at', models.DateTimeField()),
-                ('processed_at', models.DateTimeField(blank=True, null=True)),
-                ('message_id', models.CharField(blank=True, max_length=200)),
-                ('request_id', models.CharField(blank=True, max_length=200)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("tenant_id", models.CharField(max_length=128)),
+                ("log_id", models.CharField(max_length=128)),
+                ("source", models.CharField(max_length=32)),
+                ("original_text", models.TextField()),
+                ("modified_data", models.TextField(blank=True, null=True)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("processed", "processed"),
+                            ("retrying", "retrying"),
+                            ("dead_lettered", "dead lettered"),
+                        ],
+                        max_length=32,
+                    ),
+                ),
+                ("attempts", models.PositiveIntegerField(default=0)),
+                ("last_error", models.TextField(blank=True)),
+                ("received_at", models.DateTimeField()),
+                ("processed_at", models.DateTimeField(blank=True, null=True)),
+                ("message_id", models.CharField(blank=True, max_length=200)),
+                ("request_id", models.CharField(blank=True, max_length=200)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
             ],
             options={
-                'indexes': [models.Index(fields=['tenant_id', '-received_at', '-log_id'], name='stored_log_tenant_recent'), models.Index(fields=['tenant_id', 'status', '-received_at', '-log_id'], name='stored_log_tenant_status'), models.Index(fields=['received_at'], name='stored_log_received')],
-                'constraints': [models.UniqueConstraint(fields=('tenant_id', 'log_id'), name='stored_log_unique_per_tenant')],
+                "indexes": [
+                    models.Index(
+                        fields=["tenant_id", "-received_at", "-log_id"], name="stored_log_tenant_recent"
+                    ),
+                    models.Index(
+                        fields=["tenant_id", "status", "-received_at", "-log_id"],
+                        name="stored_log_tenant_status",
+                    ),
+                    models.Index(fields=["received_at"], name="stored_log_received"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("tenant_id", "log_id"), name="stored_log_unique_per_tenant"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Tenant',
+            name="Tenant",
             fields=[
-                ('id', models.CharField(max_length=128, primary_key=True, serialize=False)),
-                ('name', models.CharField(blank=True, max_length=200)),
-                ('active', models.BooleanField(default=True, help_text='Inactive tenants are refused at /ingest (403).')),
-                ('rate_limit_per_minute', models.PositiveIntegerField(default=6000, help_text='Requests per minute accepted at /ingest before 429.')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('staff', models.ManyToManyField(blank=True, help_text='Staff users who may see this tenant in the console (superusers see every tenant).', related_name='assigned_tenants', to=settings.AUTH_USER_MODEL)),
+                ("id", models.CharField(max_length=128, primary_key=True, serialize=False)),
+                ("name", models.CharField(blank=True, max_length=200)),
+                (
+                    "active",
+                    models.BooleanField(
+                        default=True, help_text="Inactive tenants are refused at /ingest (403)."
+                    ),
+                ),
+                (
+                    "rate_limit_per_minute",
+                    models.PositiveIntegerField(
+                        default=6000, help_text="Requests per minute accepted at /ingest before 429."
+                    ),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "staff",
+                    models.ManyToManyField(
+                        blank=True,
+                        help_text="Staff users who may see this tenant in the console (superusers see every tenant).",
+                        related_name="assigned_tenants",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
             ],
             options={
-                'ordering': ['id'],
-                'permissions': [('view_original_text', 'Can view original, unredacted log text')],
+                "ordering": ["id"],
+                "permissions": [("view_original_text", "Can view original, unredacted log text")],
             },
         ),
         migrations.CreateModel(
-            name='TenantAPIKey',
+            name="TenantAPIKey",
             fields=[
-                ('id', models.CharField(editable=False, max_length=150, primary_key=True, serialize=False, unique=True)),
-                ('prefix', models.CharField(editable=False, max_length=8, unique=True)),
-                ('hashed_key', models.CharField(editable=False, max_length=150)),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('name', models.CharField(default=None, help_text='A free-form name for the API key. Need not be unique. 50 characters max.', max_length=50)),
-                ('revoked', models.BooleanField(blank=True, default=False, help_text='If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)')),
-                ('expiry_date', models.DateTimeField(blank=True, help_text='Once API key expires, clients cannot use it anymore.', null=True, verbose_name='Expires')),
-                ('tenant', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='api_keys', to='tenants.tenant')),
+                (
+                    "id",
+                    models.CharField(
+                        editable=False, max_length=150, primary_key=True, serialize=False, unique=True
+                    ),
+                ),
+                ("prefix", models.CharField(editable=False, max_length=8, unique=True)),
+                ("hashed_key", models.CharField(editable=False, max_length=150)),
+                ("created", models.DateTimeField(auto_now_add=True, db_index=True)),
+                (
+                    "name",
+                    models.CharField(
+                        default=None,
+                        help_text="A free-form name for the API key. Need not be unique. 50 characters max.",
+                        max_length=50,
+                    ),
+                ),
+                (
+                    "revoked",
+                    models.BooleanField(
+                        blank=True,
+                        default=False,
+                        help_text="If the API key is revoked, clients cannot use it anymore. (This cannot be undone.)",
+                    ),
+                ),
+                (
+                    "expiry_date",
+                    models.DateTimeField(
+                        blank=True,
+                        help_text="Once API key expires, clients cannot use it anymore.",
+                        null=True,
+                        verbose_name="Expires",
+                    ),
+                ),
+                (
+                    "tenant",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="api_keys",
+                        to="tenants.tenant",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'tenant API key',
-                'verbose_name_plural': 'tenant API keys',
-                'ordering': ('-created',),
-                'abstract': False,
+                "verbose_name": "tenant API key",
+                "verbose_name_plural": "tenant API keys",
+                "ordering": ("-created",),
+                "abstract": False,
             },
         ),
     ]
