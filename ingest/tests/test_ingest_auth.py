@@ -159,6 +159,14 @@ def test_a_cached_key_and_tenant_cost_no_queries(client, queue, acme_key, django
     assert response.status_code == 202
 
 
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+def test_a_wrong_method_is_405_even_without_a_key(client, queue, method):
+    response = client.generic(method, "/ingest")
+
+    assert response.status_code == 405
+    assert response.json()["error"] == "method_not_allowed"
+
+
 def test_the_key_is_checked_before_the_body_is_read(client, queue, acme, settings):
     settings.INGEST_MAX_BODY_BYTES = 10
 

@@ -8,6 +8,7 @@ an odd ``Accept`` never turns into a 406.
 from __future__ import annotations
 
 from django.http import HttpResponseBase
+from rest_framework import exceptions
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
@@ -39,6 +40,9 @@ class ApiView(APIView):
     def initial(self, request: Request, *args, **kwargs) -> None:
         # Before authentication, so even a 401 carries the id.
         request.request_id = request_id_from(request.META)
+        # A wrong method is 405 whoever asks, key or not (DRF would authenticate first).
+        if request.method.lower() not in self.http_method_names:
+            raise exceptions.MethodNotAllowed(request.method)
         super().initial(request, *args, **kwargs)
 
     def finalize_response(self, request: Request, response, *args, **kwargs) -> HttpResponseBase:
