@@ -38,6 +38,10 @@ demo: migrate ## Create demo tenants, demo logs and a staff user (printed)
 run: demo ## Set up everything and serve API + worker on 127.0.0.1:8000 (embedded backends)
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LOCAL_ENV) honcho -f Procfile.dev start
 
+.PHONY: run-gcp-local
+run-gcp-local: install ## Serve API + worker on the Pub/Sub and Firestore emulators (needs gcloud; docs/gcp-local.md)
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LOCAL_ENV) $(PY) scripts/run_gcp_local.py
+
 .PHONY: test
 test: install tools ## Run the whole test suite (SQLite, then PostgreSQL where a server is reachable)
 	@echo "== SQLite run (every test)"
