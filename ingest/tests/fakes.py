@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.db import DataError
+
 from ingest.envelope import LogEnvelope
 from processing.queues.base import BaseQueue, QueueUnavailable
 from tenants.stores.base import STATUSES, BaseLogStore, LogPage, LogRecord, StoreUnavailable
@@ -105,3 +107,10 @@ class UnavailableStore(FakeStore):
 
     def check(self) -> None:
         raise StoreUnavailable("store down")
+
+
+class DataErrorStore(FakeStore):
+    """A store whose database rejects the query's parameters (a forged cursor)."""
+
+    def list_logs(self, tenant_id: str, **kwargs) -> LogPage:
+        raise DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")

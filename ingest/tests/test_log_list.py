@@ -1,5 +1,7 @@
 """GET /logs: the tenant's logs newest first, filtered by status, paged by cursor."""
 
+import base64
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -103,3 +105,23 @@ def test_it_pages_through_the_database_store(client, settings):
     assert [item["log_id"] for item in second["items"]] == ["log-1", "log-0"]
     assert second["next"] is None
     assert list_logs(client, cursor="not-a-cursor").status_code == 400
+
+
+def test_a_forged_cursor_is_400_not_500_on_the_database_store(client, settings):
+    settings.LOG_STORE_BACKEND = "database"
+    # Well-formed for the store's decoder, but with a NUL PostgreSQL cannot compare.
+    raw = json.dumps(["2026-11-01T00:00:00+00:00", "a\u0000b"]).encode()
+    cursor = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+    response = list_logs(client, cursor=cursor)
+
+    assert response.status_code < 500
+
+
+def test_a_cursor_the_store_cannot_query_is_400(client, settings):
+    settings.LOG_STORE_BACKEND = "ingest.tests.fakes.DataErrorStore"
+
+    response = list_logs(client, cursor="anything")
+
+    assert response.status_code == 400
+    assert "cursor" in response.json()["detail"]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from django.db import DataError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
@@ -132,7 +133,8 @@ class LogListView(TenantApiView):
             page = get_store().list_logs(tenant_id, status=status, limit=limit, cursor=cursor)
         except StoreUnavailable as exc:
             raise _store_unavailable(exc) from None
-        except ValueError:
+        except (ValueError, DataError):
+            # DataError: a forged cursor carrying what the database cannot compare (NUL on PostgreSQL).
             raise InvalidRequest("cursor is not one this API issued; start again without it.") from None
         return Response(
             {"items": LogRecordSerializer(page.records, many=True).data, "next": page.next_cursor}
