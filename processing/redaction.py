@@ -24,6 +24,7 @@ a payment card (2-6), so millisecond timestamps and long ids survive.
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterator
 
 import phonenumbers
@@ -43,30 +44,36 @@ _NANP = re.compile(
     (?<![\w+\-./])                      # not glued to a word, a longer number, a version or a path
     (?:
         (?:1(?:[-\ ]|\.(?=\d{3}\.)))?    # optional country code 1 (not a decimal: 1.5551234567)
-        (?:\([2-9]\d{2}\)\ ?|[2-9]\d{2}[-.\ ]?)   # area code
-        \d{3}[-.\ ]?\d{4}               # exchange and line
+        (?:
+            [2-9]\d{2}[-.\ ]\d{3}[-.\ ]\d{4}    # 555-123-4567, 555.123.4567, 555 123 4567
+        |   [2-9]\d{9}                        # 5551234567
+        |   \([2-9]\d{2}\)\ ?\d{3}[-.\ ]?\d{4}  # (555) 123-4567
+        )
     |
-        [2-9]\d{2}-\d{4}                # seven-digit local number: 555-0199
+        [2-9]\d{2}-\d{4}                    # seven-digit local number: 555-0199
     )
     (?![\w\-/]|\.\d)                    # nor followed by more of a number (decimal, IP, path)
     """,
     re.VERBOSE,
 )
 _IDD_00_HINT = re.compile(r"(?<!\d)00[\s\-]?[1-9]")
+_INTERNATIONAL_START = re.compile(r"[+\uff0b](?=[ (]*\d)|(?<![\w.,:/$\-])(?P<idd>011|00)(?=[ \-]?\(?[1-9])")
+# Digits and the characters numbers are formatted with, at most a long number's worth.
+_DATE = re.compile(r"(?<!\d)(?:\d{4}-\d{2}-\d{2}|\d{1,2}/\d{1,2}/\d{2,4})(?!\d)")
+_NUMBER_STRETCH = re.compile(r"(?:[+\uff0b]|011|00)?[\d \t().\-/]{0,32}")
 _PLUS_SIGNS = ("+", "\uff0b")
 
-_EMAIL = re.compile(
-    r"""
-    [A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*
-    @
-    (?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+
-    [A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])
-    """,
-    re.VERBOSE,
-)
+# E-mail addresses are found from each "@" outwards by plain scanning, not by one
+# big pattern: patterns for them backtrack quadratically on crafted text.
+_LOCAL_PART_CHARS = frozenset(string.ascii_letters + string.digits + "!#$%&'*+/=?^_`{|}~-.")
+_DOMAIN_CHARS = frozenset(string.ascii_letters + string.digits + "-.")
+_DOMAIN_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_TOP_LEVEL_DOMAIN = re.compile(r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])")
+MAX_DOMAIN_LENGTH = 255
 
 # Runs of digit groups joined by one space or dash; card candidates are windows of these.
-_DIGIT_RUN = re.compile(r"(?<![\w.,])\d+(?:[ -]\d+)*(?![\w])")
+# Possessive and anchored at the start of a run, so crafted digit soup stays linear.
+_DIGIT_RUN = re.compile(r"(?<![\w.,])(?<!\d[ -])\d++(?:[ -]\d++)*+(?!\w)")
 _DIGIT_GROUP = re.compile(r"\d+")
 CARD_MIN_DIGITS, CARD_MAX_DIGITS = 13, 19
 # Payment networks issue from 2 (Mastercard 2-series) to 6 (Discover, UnionPay, Maestro).
@@ -91,19 +98,57 @@ def redact(text: str) -> str:
 
 
 def phone_spans(text: str) -> Iterator[Span]:
-    yield from _international_phone_spans(text, HOME_REGION)
+    yield from _matched_international_spans(text, HOME_REGION)
     if _IDD_00_HINT.search(text):
-        yield from _international_phone_spans(text, IDD_00_REGION)
+        yield from _matched_international_spans(text, IDD_00_REGION)
+    yield from _anchored_international_spans(text)
     for match in _NANP.finditer(text):
         yield match.span()
 
 
-def _international_phone_spans(text: str, region: str) -> Iterator[Span]:
-    """Numbers written with their country code: ``+CC ...`` or the region's international prefix."""
+def _matched_international_spans(text: str, region: str) -> Iterator[Span]:
+    """libphonenumber's matcher over the whole text, keeping numbers written with their country code."""
     for match in PhoneNumberMatcher(text, region, leniency=Leniency.POSSIBLE):
         raw = match.raw_string
-        if raw.startswith(_PLUS_SIGNS) or _dialled_internationally(raw, region):
+        if raw.startswith(_PLUS_SIGNS):
             yield match.start, match.end
+        elif (
+            _INTERNATIONAL_START.match(text, match.start)
+            and not _DATE.search(raw)
+            and _dialled_internationally(raw, region)
+        ):
+            # An international prefix only counts where a number can start: not "$1.00 2000-01-01".
+            yield match.start, match.end
+
+
+def _anchored_international_spans(text: str) -> Iterator[Span]:
+    """What the matcher gives up on: an international number next to an unbalanced bracket or
+    run together with more digits ("( +247 40123", "+44 20 7946 0958 1234").
+
+    From each "+" (or international prefix) take the longest stretch of number-like
+    characters whose prefix ending after a digit group is a possible number.
+    """
+    for start in _INTERNATIONAL_START.finditer(text):
+        region = IDD_00_REGION if start.group("idd") == "00" else HOME_REGION
+        stretch = _NUMBER_STRETCH.match(text, start.start())
+        ends = [group.end() for group in _DIGIT_GROUP.finditer(stretch.group())]
+        for end in reversed(ends):
+            candidate = stretch.group()[:end]
+            if not _DATE.search(candidate) and _possible_international(candidate, region):
+                yield stretch.start(), stretch.start() + end
+                break
+
+
+def _possible_international(candidate: str, region: str) -> bool:
+    try:
+        number = phonenumbers.parse(candidate, region, keep_raw_input=True)
+    except phonenumbers.NumberParseException:
+        return False
+    international = number.country_code_source in (
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_PLUS_SIGN,
+        phonenumbers.CountryCodeSource.FROM_NUMBER_WITH_IDD,
+    )
+    return international and phonenumbers.is_possible_number(number)
 
 
 def _dialled_internationally(raw: str, region: str) -> bool:
@@ -115,36 +160,68 @@ def _dialled_internationally(raw: str, region: str) -> bool:
 
 
 def email_spans(text: str) -> Iterator[Span]:
-    if "@" not in text:
-        return
-    for match in _EMAIL.finditer(text):
-        yield match.span()
+    at = text.find("@")
+    while at != -1:
+        start = at
+        while start > 0 and text[start - 1] in _LOCAL_PART_CHARS:
+            start -= 1
+        while start < at and text[start] == ".":
+            start += 1  # a local part cannot begin with a dot: "end. a@b.com"
+        end = _domain_end(text, at + 1)
+        if start < at and end is not None:
+            yield start, end
+        at = text.find("@", at + 1)
+
+
+def _domain_end(text: str, start: int) -> int | None:
+    """End of the longest valid domain (two labels or more, a real-looking TLD) from ``start``."""
+    stop = start
+    limit = min(len(text), start + MAX_DOMAIN_LENGTH)
+    while stop < limit and text[stop] in _DOMAIN_CHARS:
+        stop += 1
+    end = None
+    position, labels = start, 0
+    while position < stop:
+        label = _DOMAIN_LABEL.match(text, position, stop)
+        if label is None:
+            break
+        labels += 1
+        if labels >= 2 and _TOP_LEVEL_DOMAIN.fullmatch(label.group()):
+            end = label.end()
+        if label.end() >= stop or text[label.end()] != ".":
+            break
+        position = label.end() + 1
+    return end
 
 
 def card_spans(text: str) -> Iterator[Span]:
     """Luhn-valid 13-19 digit numbers, bare or grouped like a card (4-4-4-4, 4-6-5...)."""
     for run in _DIGIT_RUN.finditer(text):
-        groups = list(_DIGIT_GROUP.finditer(run.group()))
-        for first in range(len(groups)):
-            for last in range(first, len(groups)):
-                window = groups[first : last + 1]
-                digits = "".join(group.group() for group in window)
+        groups = [(group.start(), group.group()) for group in _DIGIT_GROUP.finditer(run.group())]
+        for first, (start, digits) in enumerate(groups):
+            if CARD_MIN_DIGITS <= len(digits) <= CARD_MAX_DIGITS and _card_number(digits):
+                yield run.start() + start, run.start() + start + len(digits)
+            if len(digits) != 4:
+                continue  # grouped card numbers open with four digits
+            sizes = [4]
+            for next_start, next_digits in groups[first + 1 :]:
+                digits += next_digits
+                sizes.append(len(next_digits))
                 if len(digits) > CARD_MAX_DIGITS:
                     break
-                if _looks_like_card(window, digits):
-                    yield run.start() + window[0].start(), run.start() + window[-1].end()
+                if _grouped_like_a_card(sizes) and _card_number(digits):
+                    yield run.start() + start, run.start() + next_start + len(next_digits)
 
 
-def _looks_like_card(window: list[re.Match[str]], digits: str) -> bool:
-    if len(digits) < CARD_MIN_DIGITS or digits[0] not in _CARD_FIRST_DIGITS:
-        return False
-    sizes = [len(group.group()) for group in window]
-    grouped_like_a_card = (
-        len(sizes) == 1
-        or (sizes[0] == 4 and all(size == 4 for size in sizes[1:-1]) and 1 <= sizes[-1] <= 4)
-        or sizes in ([4, 6, 5], [4, 6, 4])  # American Express, Diners Club
-    )
-    return grouped_like_a_card and luhn_valid(digits)
+def _grouped_like_a_card(sizes: list[int]) -> bool:
+    return (all(size == 4 for size in sizes[1:-1]) and 1 <= sizes[-1] <= 4) or sizes in (
+        [4, 6, 5],
+        [4, 6, 4],
+    )  # American Express, Diners Club
+
+
+def _card_number(digits: str) -> bool:
+    return len(digits) >= CARD_MIN_DIGITS and digits[0] in _CARD_FIRST_DIGITS and luhn_valid(digits)
 
 
 def luhn_valid(digits: str) -> bool:
