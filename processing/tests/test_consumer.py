@@ -1,0 +1,250 @@
+"""PullConsumer on the in-memory queue: concurrency, lease renewal, draining and shutdown."""
+
+import threading
+import time
+
+import pytest
+
+from processing.consumer import PullConsumer
+from processing.queues.base import QueueUnavailable
+from processing.queues.memory import MemoryQueue
+from processing.tests.conftest import make_envelope
+
+# Generous upper bound for anything that should happen "soon"; tests never wait it out.
+SOON = 10.0
+
+
+def run_in_thread(consumer, stop_event, **kwargs) -> threading.Thread:
+    thread = threading.Thread(target=consumer.run, args=(stop_event,), kwargs=kwargs, daemon=True)
+    thread.start()
+    return thread
+
+
+def wait_for(condition, timeout=SOON) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.01)
+    return condition()
+
+
+class Recorder:
+    """A handler that acks and remembers what it saw and how many ran at once."""
+
+    def __init__(self, queue, *, hold: threading.Event | None = None, work_seconds: float = 0.0):
+        self.queue = queue
+        self.hold = hold
+        self.work_seconds = work_seconds
+        self.seen: list[str] = []
+        self.running = 0
+        self.max_running = 0
+        self._lock = threading.Lock()
+
+    def __call__(self, message):
+        with self._lock:
+            self.running += 1
+            self.max_running = max(self.max_running, self.running)
+        try:
+            if self.hold is not None:
+                self.hold.wait(SOON)
+            if self.work_seconds:
+                time.sleep(self.work_seconds)
+            self.queue.ack(message)
+            with self._lock:
+                self.seen.append(message.message_id)
+        finally:
+            with self._lock:
+                self.running -= 1
+
+
+def test_it_handles_every_message_once_and_exits_when_drained(memory_queue):
+    message_ids = memory_queue.publish_many([make_envelope() for _ in range(25)])
+    handler = Recorder(memory_queue)
+
+    PullConsumer(memory_queue, handler, concurrency=4, lease_seconds=5, poll_interval=0.05).run(
+        threading.Event(), idle_exit_seconds=0.2
+    )
+
+    assert sorted(handler.seen) == sorted(message_ids)
+    assert memory_queue.stats().depth == 0
+
+
+def test_it_runs_up_to_concurrency_handlers_at_once_and_never_more(memory_queue):
+    memory_queue.publish_many([make_envelope() for _ in range(12)])
+    release = threading.Event()
+    handler = Recorder(memory_queue, hold=release)
+    stop = threading.Event()
+    thread = run_in_thread(
+        PullConsumer(memory_queue, handler, concurrency=5, lease_seconds=5, poll_interval=0.05), stop
+    )
+
+    assert wait_for(lambda: handler.running == 5)
+    time.sleep(0.2)
+    assert handler.running == 5  # the other 7 stay on the queue, not in a local buffer
+    release.set()
+    assert wait_for(lambda: len(handler.seen) == 12)
+    stop.set()
+    thread.join(SOON)
+    assert handler.max_running == 5
+
+
+def test_leases_are_renewed_so_a_second_worker_never_gets_a_message_in_progress(memory_queue):
+    memory_queue.publish(make_envelope())
+    deliveries = []
+    lock = threading.Lock()
+
+    def slow_handler(message):
+        with lock:
+            deliveries.append(message.message_id)
+        time.sleep(1.5)  # five times the lease
+        memory_queue.ack(message)
+
+    stop = threading.Event()
+    consumers = [
+        PullConsumer(memory_queue, slow_handler, concurrency=2, lease_seconds=0.3, poll_interval=0.02)
+        for _ in range(2)
+    ]
+    threads = [run_in_thread(consumer, stop) for consumer in consumers]
+
+    assert wait_for(lambda: memory_queue.stats().depth == 0)
+    stop.set()
+    for thread in threads:
+        thread.join(SOON)
+    assert len(deliveries) == 1
+
+
+def test_stop_lets_in_flight_messages_finish_and_leaves_the_rest_on_the_queue(memory_queue):
+    memory_queue.publish_many([make_envelope() for _ in range(5)])
+    release = threading.Event()
+    handler = Recorder(memory_queue, hold=release)
+    stop = threading.Event()
+    thread = run_in_thread(
+        PullConsumer(memory_queue, handler, concurrency=2, lease_seconds=30, shutdown_grace_seconds=SOON),
+        stop,
+    )
+    assert wait_for(lambda: handler.running == 2)
+
+    stop.set()
+    time.sleep(0.3)
+    assert thread.is_alive()  # waiting for the two in flight
+    release.set()
+    thread.join(SOON)
+
+    assert not thread.is_alive()
+    assert len(handler.seen) == 2
+    # The other three were never pulled (or were given back): available right away.
+    assert len(memory_queue.pull(10, 30)) == 3
+
+
+def test_messages_still_running_after_the_grace_period_are_given_back(memory_queue):
+    message_id = memory_queue.publish(make_envelope())
+    release = threading.Event()
+    handler = Recorder(memory_queue, hold=release)
+    stop = threading.Event()
+    thread = run_in_thread(
+        PullConsumer(memory_queue, handler, concurrency=1, lease_seconds=30, shutdown_grace_seconds=0.2), stop
+    )
+    assert wait_for(lambda: handler.running == 1)
+
+    stop.set()
+    thread.join(SOON)
+
+    assert not thread.is_alive()
+    [again] = memory_queue.pull(1, 30)  # nacked, not left to its 30 s lease
+    assert again.message_id == message_id
+    release.set()
+
+
+def test_messages_pulled_but_not_started_are_given_back_on_stop():
+    queue = MemoryQueue()
+    queue.publish_many([make_envelope() for _ in range(3)])
+    consumer = PullConsumer(queue, lambda message: None, concurrency=3, lease_seconds=30)
+    # Dispatch without handler threads: the messages are pulled but never start.
+    for message in queue.pull(3, 30):
+        consumer._dispatch(message)
+
+    consumer._shut_down()
+
+    assert len(queue.pull(10, 30)) == 3
+    assert consumer.in_flight_count() == 0
+
+
+def test_a_handler_that_raises_gives_its_message_back_and_the_loop_goes_on(memory_queue):
+    memory_queue.publish_many([make_envelope("bad"), make_envelope("good")])
+    handled = []
+
+    def handler(message):
+        if message.envelope.text == "bad":
+            raise RuntimeError("bug in a handler")
+        memory_queue.ack(message)
+        handled.append(message.envelope.text)
+
+    stop = threading.Event()
+    thread = run_in_thread(
+        PullConsumer(memory_queue, handler, concurrency=2, lease_seconds=5, poll_interval=0.05), stop
+    )
+
+    assert wait_for(lambda: handled == ["good"] and memory_queue.stats().depth == 1)
+    stop.set()
+    thread.join(SOON)
+    # The bad one waits out a delay instead of spinning through the handler.
+    assert memory_queue.pull(1, 5) == []
+
+
+def test_a_failing_pull_is_retried_with_backoff(memory_queue):
+    message_id = memory_queue.publish(make_envelope())
+    real_pull = memory_queue.pull
+    calls = []
+
+    def flaky_pull(max_messages, lease_seconds):
+        calls.append(time.monotonic())
+        if len(calls) <= 2:
+            raise QueueUnavailable("broker away")
+        return real_pull(max_messages, lease_seconds)
+
+    memory_queue.pull = flaky_pull
+    handler = Recorder(memory_queue)
+
+    PullConsumer(memory_queue, handler, concurrency=1, lease_seconds=5, poll_interval=0.05).run(
+        threading.Event(), idle_exit_seconds=0.2
+    )
+
+    assert handler.seen == [message_id]
+    assert calls[2] - calls[1] > calls[1] - calls[0]  # the wait grows
+
+
+def test_drain_waits_for_a_message_that_is_only_delayed(memory_queue):
+    memory_queue.publish(make_envelope())
+    seen = []
+
+    def retry_once(message):
+        seen.append(message.delivery_attempt)
+        if message.delivery_attempt == 1:
+            memory_queue.nack(message, 0.6)
+        else:
+            memory_queue.ack(message)
+
+    PullConsumer(memory_queue, retry_once, concurrency=1, lease_seconds=5, poll_interval=0.05).run(
+        threading.Event(), idle_exit_seconds=0.1
+    )
+
+    assert seen == [1, 2]
+    assert memory_queue.stats().depth == 0
+
+
+@pytest.mark.parametrize(("concurrency", "lease"), [(0, 5), (1, 0)])
+def test_it_refuses_a_nonsensical_configuration(memory_queue, concurrency, lease):
+    with pytest.raises(ValueError):
+        PullConsumer(memory_queue, lambda message: None, concurrency=concurrency, lease_seconds=lease)
+
+
+def test_base_queue_consume_runs_the_pull_consumer(memory_queue):
+    memory_queue.publish_many([make_envelope() for _ in range(3)])
+    handler = Recorder(memory_queue)
+
+    memory_queue.consume(
+        handler, concurrency=2, lease_seconds=5, stop_event=threading.Event(), idle_exit_seconds=0.3
+    )
+
+    assert len(handler.seen) == 3
