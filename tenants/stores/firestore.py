@@ -130,6 +130,7 @@ class Change:
     status_deltas: dict[str, int] = field(default_factory=dict)
     received_minute: datetime | None = None
     processed_minute: datetime | None = None
+    parent_written: bool = False
 
 
 class FirestoreLogStore(BaseLogStore):
@@ -142,6 +143,8 @@ class FirestoreLogStore(BaseLogStore):
     check_timeout_seconds = 2.0
     # Commit rounds lost to concurrent writers of the same record before giving up.
     max_write_rounds = 40
+    # How long a process trusts that a tenant's parent document exists.
+    parent_refresh_seconds = 600.0
 
     def __init__(self) -> None:
         self.project = settings.GOOGLE_CLOUD_PROJECT
@@ -149,8 +152,10 @@ class FirestoreLogStore(BaseLogStore):
         self._lock = threading.Lock()
         self._pid: int | None = None
         self._client: firestore.Client | None = None
-        # Tenants whose parent document this process has written already.
-        self._known_tenants: set[str] = set()
+        # Tenants whose parent document this process wrote, and when (monotonic): the
+        # parent is merged again now and then rather than on every write, which would
+        # make it a hot document for a busy tenant.
+        self._known_tenants: dict[str, float] = {}
 
     # -- client -------------------------------------------------------------------
 
@@ -159,7 +164,7 @@ class FirestoreLogStore(BaseLogStore):
         with self._lock:
             if self._pid != os.getpid():  # never reuse a parent's gRPC channel after fork()
                 self._client = None
-                self._known_tenants = set()
+                self._known_tenants = {}
                 self._pid = os.getpid()
             if self._client is None:
                 self._client = firestore.Client(project=self.project, database=self.database)
@@ -206,7 +211,8 @@ class FirestoreLogStore(BaseLogStore):
                 # Jittered, growing pause so racing writers do not collide in lockstep.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**round_number)))  # noqa: S311
                 continue
-            self._known_tenants.add(tenant_id)
+            if change.parent_written:
+                self._known_tenants[tenant_id] = time.monotonic()
             return change.result
         raise StoreUnavailable(
             f"could not write {tenant_id}/{log_id}: it kept changing under concurrent writers"
@@ -216,8 +222,10 @@ class FirestoreLogStore(BaseLogStore):
         """Parent document, counters and activity: in the same commit as the record."""
         tenant_ref = self._tenant(tenant_id)
         now = datetime.now(UTC)
-        if tenant_id not in self._known_tenants:
+        written_at = self._known_tenants.get(tenant_id)
+        if written_at is None or time.monotonic() - written_at > self.parent_refresh_seconds:
             batch.set(tenant_ref, {"tenant_id": tenant_id}, merge=True)
+            change.parent_written = True
         shard = str(random.randrange(self.counter_shards))  # noqa: S311
         counter_fields: dict[str, Any] = {"last_activity": now}
         for status, delta in change.status_deltas.items():
@@ -386,6 +394,34 @@ class FirestoreLogStore(BaseLogStore):
         snapshot = self._log_ref(tenant_id, log_id).get(**self._read_options())
         return self._to_record(snapshot.to_dict()) if snapshot.exists else None
 
+    def logs_query(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+    ):
+        """The query behind ``list_logs`` (its index needs are tested against ``firestore_indexes``)."""
+        query = self._tenant(tenant_id).collection(LOGS)
+        if status is not None:
+            query = query.where(filter=FieldFilter("status", "==", status))
+        if received_after is not None:
+            query = query.where(filter=FieldFilter("received_at", ">=", received_after))
+        if received_before is not None:
+            query = query.where(filter=FieldFilter("received_at", "<", received_before))
+        return query.order_by("received_at", direction=firestore.Query.DESCENDING).order_by(
+            FieldPath.document_id(), direction=firestore.Query.DESCENDING
+        )
+
+    def activity_query(self, tenant_id: str | None, since_minute: datetime):
+        """One tenant's per-minute documents, or (None) every tenant's: a collection-group query."""
+        if tenant_id is None:
+            collection = self.client.collection_group(ACTIVITY)
+        else:
+            collection = self._tenant(tenant_id).collection(ACTIVITY)
+        return collection.where(filter=FieldFilter("minute", ">=", since_minute))
+
     @_unavailable_as_store_error
     def list_logs(
         self,
@@ -404,15 +440,8 @@ class FirestoreLogStore(BaseLogStore):
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
         limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-        query = self._tenant(tenant_id).collection(LOGS)
-        if status is not None:
-            query = query.where(filter=FieldFilter("status", "==", status))
-        if received_after is not None:
-            query = query.where(filter=FieldFilter("received_at", ">=", received_after))
-        if received_before is not None:
-            query = query.where(filter=FieldFilter("received_at", "<", received_before))
-        query = query.order_by("received_at", direction=firestore.Query.DESCENDING).order_by(
-            FieldPath.document_id(), direction=firestore.Query.DESCENDING
+        query = self.logs_query(
+            tenant_id, status=status, received_after=received_after, received_before=received_before
         )
         if cursor:
             last_received_at, last_log_id = decode_cursor(cursor)
@@ -470,16 +499,14 @@ class FirestoreLogStore(BaseLogStore):
         """
         first_minute = minute_of(since)
         if tenant_ids is None:
-            queries = [self.client.collection_group(ACTIVITY)]
+            queries = [self.activity_query(None, first_minute)]
         else:
             queries = [
-                self._tenant(tenant_id).collection(ACTIVITY) for tenant_id in dict.fromkeys(tenant_ids)
+                self.activity_query(tenant_id, first_minute) for tenant_id in dict.fromkeys(tenant_ids)
             ]
         per_minute: dict[datetime, list[int]] = {}
         for query in queries:
-            snapshots = query.where(filter=FieldFilter("minute", ">=", first_minute)).get(
-                **self._read_options()
-            )
+            snapshots = query.get(**self._read_options())
             for snapshot in snapshots:
                 data = snapshot.to_dict()
                 counts = per_minute.setdefault(_plain_datetime(data["minute"]), [0, 0])
