@@ -33,8 +33,8 @@ from django.conf import settings  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 
 from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope  # noqa: E402
-from processing.queues import get_queue  # noqa: E402
-from tenants.stores import STATUS_PROCESSED, get_store  # noqa: E402
+from processing.queues import QueueUnavailable, get_queue  # noqa: E402
+from tenants.stores import STATUS_PROCESSED, StoreUnavailable, get_store  # noqa: E402
 
 FILL_CHUNK = 1000
 
@@ -49,8 +49,16 @@ def setup() -> dict:
         from processing.queues.pubsub_admin import ensure_topology
 
         ensure_topology()
-    get_queue().check()
-    get_store().check()
+    # A freshly started emulator can miss the readiness probe's short deadline.
+    for attempt in range(10):
+        try:
+            get_queue().check()
+            get_store().check()
+            break
+        except (QueueUnavailable, StoreUnavailable):
+            if attempt == 9:
+                raise
+            time.sleep(2)
     return {"queue": settings.QUEUE_BACKEND, "store": settings.LOG_STORE_BACKEND}
 
 

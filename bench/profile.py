@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
@@ -96,7 +97,9 @@ def profile_api(workspace: Workspace, backend: str, path: str, seconds: float, o
         server.stop()
 
 
-def profile_worker(workspace: Workspace, backend: str, concurrency: int, logs: int, out_dir: Path) -> Path:
+def profile_worker(
+    workspace: Workspace, backend: str, concurrency: int, logs: int, out_dir: Path, *, idle: bool = False
+) -> Path:
     env = workspace.phase_env(backend, f"profile-worker-{backend}")
     raw = out_dir / f"profile-worker-{backend}-c{concurrency}.txt"
     with Probe(env, workspace.log("probe-profile")) as probe:
@@ -105,14 +108,15 @@ def profile_worker(workspace: Workspace, backend: str, concurrency: int, logs: i
         worker = Worker(
             "worker-profile", env, workspace.log("worker-profile"), ["--concurrency", str(concurrency)]
         )
+        started = time.time()
         worker.start()
         try:
-            spy = py_spy(worker.pid, 15, raw, subprocesses=False)
+            spy = py_spy(worker.pid, 15, raw, subprocesses=False, idle=idle)
             waited = threading.Thread(target=spy.wait, kwargs={"timeout": 90})
             waited.start()
             done = probe.call("wait_processed", count=logs, tenants=TENANTS, timeout=120)
             waited.join()
-            print(f"worker processed {done['processed']} logs")
+            print(f"worker processed {done['processed']} logs in {done['done_at'] - started:.1f} s")
         finally:
             worker.stop()
     return raw
@@ -127,6 +131,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--logs", type=int, default=10000)
     parser.add_argument("--out", default=".")
+    parser.add_argument("--idle", action="store_true", help="also sample waiting threads (wall-clock view)")
     options = parser.parse_args()
     if shutil.which("py-spy", path=str(VENV_BIN)) is None:
         sys.exit("py-spy is not installed: make install (requirements-dev.txt pins it)")
@@ -142,7 +147,9 @@ def main() -> None:
         if options.target == "api":
             raw = profile_api(workspace, options.backend, options.path, options.seconds, out_dir)
         else:
-            raw = profile_worker(workspace, options.backend, options.concurrency, options.logs, out_dir)
+            raw = profile_worker(
+                workspace, options.backend, options.concurrency, options.logs, out_dir, idle=options.idle
+            )
     finally:
         workspace.cleanup()
     print(summarise(raw))

@@ -14,7 +14,8 @@ def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> d
 
     The rate is taken between the first and the last processed log the probe sees
     (polling every 0.2 s), so the worker's start-up does not count against it; the
-    wall time from start to done is reported beside it.
+    wall time from start to done is reported beside it. A drain still running after
+    ``plan.drain_cap_seconds`` is stopped and reported incomplete, at its rate so far.
     """
     count = plan.drain_logs
     env = workspace.phase_env(backend, f"drain-{backend}-c{concurrency}")
@@ -31,10 +32,13 @@ def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> d
         worker.start()
         try:
             first = probe.call("wait_processed", count=1, tenants=TENANTS, timeout=60, poll=0.05)
-            done = probe.call("wait_processed", count=count, tenants=TENANTS, timeout=plan_timeout(count))
+            done = probe.call("wait_processed", count=count, tenants=TENANTS, timeout=plan.drain_cap_seconds)
             peak_rss = worker.peak_rss_mb()
+            exited = None if worker.running() else worker.log_tail(5)
         finally:
             worker.stop()
+    if exited is not None:
+        raise RuntimeError(f"run_worker exited during the drain:\n{exited}")
     seconds = done["done_at"] - first["done_at"]
     steady = done["processed"] - first["processed"]
     return {
@@ -48,11 +52,6 @@ def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> d
         "wall_seconds": round(done["done_at"] - started, 2),
         "worker_peak_rss_mb": peak_rss,
     }
-
-
-def plan_timeout(count: int) -> float:
-    """Generous: a drain slower than 100 logs/s is reported as incomplete, not waited for."""
-    return max(60.0, count / 100)
 
 
 def raw_pull(workspace: Workspace, plan: Plan) -> dict:

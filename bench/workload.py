@@ -72,10 +72,12 @@ def api_with_worker(
                 "wait_processed",
                 count=baseline + len(accepted),
                 tenants=TENANTS,
-                timeout=longest_work + 120,
+                timeout=longest_work + 30,
             )
             samples = probe.call("watch_stop")["samples"] if sample_every else []
             times = probe.call("processed_times", tenants=TENANTS, call_timeout=600)["times"]
+            if not worker.running():
+                raise RuntimeError(f"run_worker exited during {name}:\n{worker.log_tail(5)}")
             memory = {
                 "api_workers_peak_rss_mb": server.worker_peak_rss_mb(),
                 "worker_peak_rss_mb": worker.peak_rss_mb(),
