@@ -106,11 +106,12 @@ class DatabaseQueue(BaseQueue):
                 lease_token=token,
                 delivery_attempts=F("delivery_attempts") + 1,
             )
-            claimed = list(
-                QueueMessage.objects.filter(id__in=candidate_ids, lease_token=token).order_by(
-                    "available_at", "id"
-                )
-            )
+            rows = QueueMessage.objects.in_bulk(candidate_ids)
+        # In claim order (oldest available first); a row lost to a concurrent claimer
+        # between the select and the update lacks our token and is left out.
+        claimed = [
+            rows[row_id] for row_id in candidate_ids if row_id in rows and rows[row_id].lease_token == token
+        ]
         # A claimable row still holding a lease token was never acked or nacked:
         # its lease ran out (a worker died or stalled) and it is being redelivered.
         expired = sum(1 for row in claimed if previous_tokens[row.id] is not None)

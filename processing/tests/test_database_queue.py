@@ -1,0 +1,189 @@
+"""What the database queue promises beyond the shared contract: durability, 503-able errors, row locking."""
+
+import threading
+from datetime import timedelta
+from unittest import mock
+
+import pytest
+from django.db import OperationalError, connection, connections, transaction
+from django.test import override_settings
+from django.utils import timezone
+
+from processing.models import QueueMessage
+from processing.queues import get_queue
+from processing.queues.base import QueueUnavailable
+from processing.queues.database import DatabaseQueue
+from processing.queues.memory import MemoryQueue
+from processing.tests.conftest import make_envelope
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+DATABASE_DOWN = OperationalError("could not connect to server")
+
+
+def in_other_thread(function):
+    """Run ``function`` on a thread of its own (so on a database connection of its own)."""
+    result = {}
+
+    def target():
+        try:
+            result["value"] = function()
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join(30)
+    return result.get("value")
+
+
+def test_a_published_message_is_committed_before_publish_returns():
+    message_id = DatabaseQueue().publish(make_envelope())
+
+    seen = in_other_thread(lambda: list(QueueMessage.objects.values_list("message_id", flat=True)))
+
+    assert [str(value) for value in seen] == [message_id]
+
+
+def test_publish_many_commits_every_row_in_one_go():
+    envelopes = [make_envelope() for _ in range(1200)]
+
+    message_ids = DatabaseQueue().publish_many(envelopes)
+
+    assert in_other_thread(QueueMessage.objects.count) == 1200
+    assert len(set(message_ids)) == 1200
+
+
+def test_a_failed_batch_publish_queues_nothing():
+    envelopes = [make_envelope() for _ in range(3)]
+    real_bulk_create = QueueMessage.objects.bulk_create
+
+    def fail_after_writing(rows, **kwargs):
+        real_bulk_create(rows[:2], **kwargs)
+        raise DATABASE_DOWN
+
+    with (
+        mock.patch.object(QueueMessage.objects, "bulk_create", side_effect=fail_after_writing),
+        pytest.raises(QueueUnavailable),
+    ):
+        DatabaseQueue().publish_many(envelopes)
+
+    assert QueueMessage.objects.count() == 0
+
+
+@pytest.mark.parametrize(
+    ("method", "call"),
+    [
+        ("publish", lambda queue: queue.publish(make_envelope())),
+        ("publish_many", lambda queue: queue.publish_many([make_envelope()])),
+        ("pull", lambda queue: queue.pull(10, 30)),
+        ("stats", lambda queue: queue.stats()),
+        ("check", lambda queue: queue.check()),
+    ],
+)
+def test_a_database_error_becomes_queue_unavailable(method, call):
+    with (
+        mock.patch("processing.queues.database.QueueMessage.objects.create", side_effect=DATABASE_DOWN),
+        mock.patch("processing.queues.database.QueueMessage.objects.bulk_create", side_effect=DATABASE_DOWN),
+        mock.patch("processing.queues.database.QueueMessage.objects.filter", side_effect=DATABASE_DOWN),
+        pytest.raises(QueueUnavailable),
+    ):
+        call(DatabaseQueue())
+
+
+def test_ack_nack_and_extend_on_a_database_error_raise_queue_unavailable():
+    queue = DatabaseQueue()
+    queue.publish(make_envelope())
+    [message] = queue.pull(1, 30)
+
+    with mock.patch("processing.queues.database.QueueMessage.objects.filter", side_effect=DATABASE_DOWN):
+        for operation in (queue.ack, queue.nack, queue.dead_letter, lambda m: queue.extend_lease(m, 30)):
+            with pytest.raises(QueueUnavailable):
+                operation(message)
+
+
+def test_messages_are_claimed_in_the_order_they_became_available():
+    queue = DatabaseQueue()
+    first, second, third = (queue.publish(make_envelope(f"log {n}")) for n in range(3))
+    QueueMessage.objects.filter(message_id=first).update(available_at=timezone.now() - timedelta(seconds=1))
+    QueueMessage.objects.filter(message_id=second).update(available_at=timezone.now() - timedelta(seconds=9))
+
+    assert [message.message_id for message in queue.pull(3, 30)] == [second, first, third]
+
+
+def test_replay_drops_the_dead_lettered_copy():
+    queue = DatabaseQueue()
+    envelope = make_envelope()
+    queue.publish(envelope)
+    [message] = queue.pull(1, 30)
+    queue.dead_letter(message)
+    assert queue.stats().dead_lettered == 1
+
+    new_id = queue.replay(envelope)
+
+    stats = queue.stats()
+    assert (stats.depth, stats.dead_lettered) == (1, 0)
+    assert [again.message_id for again in queue.pull(1, 30)] == [new_id]
+
+
+def test_a_dead_lettered_row_is_kept_with_its_time():
+    queue = DatabaseQueue()
+    queue.publish(make_envelope(tenant_id="acme", log_id="123"))
+    [message] = queue.pull(1, 30)
+
+    queue.dead_letter(message)
+
+    row = QueueMessage.objects.get()
+    assert (row.state, row.tenant_id, row.log_id, row.lease_token) == (
+        QueueMessage.STATE_DEAD,
+        "acme",
+        "123",
+        None,
+    )
+    assert row.dead_lettered_at is not None
+
+
+def test_a_message_from_another_backend_is_refused():
+    memory = MemoryQueue()
+    memory.publish(make_envelope())
+    [foreign] = memory.pull(1, 30)
+
+    with pytest.raises(TypeError):
+        DatabaseQueue().ack(foreign)
+
+
+def test_get_queue_builds_the_backend_named_by_the_setting():
+    with override_settings(QUEUE_BACKEND="memory"):
+        assert isinstance(get_queue(), MemoryQueue)
+    # Leaving override_settings resets the cached backend too.
+    assert isinstance(get_queue(), DatabaseQueue)
+
+
+@pytest.mark.postgres
+def test_postgresql_claims_skip_rows_locked_by_another_claimer():
+    if connection.vendor != "postgresql":
+        pytest.skip(
+            "PostgreSQL only: runs in the PostgreSQL pass of make test (DATABASE_URL=postgres:///...)"
+        )
+    queue = DatabaseQueue()
+    locked_id, *other_ids = queue.publish_many([make_envelope() for _ in range(3)])
+    row_locked, release = threading.Event(), threading.Event()
+
+    def hold_row_lock():
+        with transaction.atomic():
+            QueueMessage.objects.select_for_update().get(message_id=locked_id)
+            row_locked.set()
+            release.wait(30)
+
+    holder = threading.Thread(target=lambda: (hold_row_lock(), connections.close_all()))
+    holder.start()
+    try:
+        assert row_locked.wait(30)
+        claimed = queue.pull(10, 30)
+        # Returned while the lock was still held: the claim skipped the row instead of waiting.
+        assert not release.is_set()
+        assert sorted(message.message_id for message in claimed) == sorted(other_ids)
+    finally:
+        release.set()
+        holder.join(30)
+    assert [message.message_id for message in queue.pull(10, 30)] == [locked_id]
