@@ -54,6 +54,7 @@ GOOGLE_CERTS_URL = "https://www.googleapis.com/oauth2/v1/certs"
 CERTS_FETCH_TIMEOUT_SECONDS = 5.0
 DEFAULT_CERTS_MAX_AGE_SECONDS = 3600.0
 CLOCK_SKEW_SECONDS = 30
+MIN_REFRESH_INTERVAL_SECONDS = 60.0
 
 
 class PushRefused(Exception):
@@ -66,6 +67,7 @@ class PushRefused(Exception):
 
 _certs_lock = threading.Lock()
 _certs_cache: tuple[float, Mapping[str, str]] | None = None
+_last_refresh = float("-inf")
 
 
 def _max_age(cache_control: str) -> float:
@@ -89,9 +91,35 @@ def fetch_google_certs() -> Mapping[str, str]:
         return certs
 
 
-# Where verification gets its certificates: a module-level hook, so tests verify
+def refresh_google_certs() -> None:
+    """Forget the cached certificates (a token names a key id not seen yet: Google rotated).
+
+    At most once a minute, so tokens with made-up key ids cannot make every request fetch.
+    """
+    global _certs_cache, _last_refresh
+    with _certs_lock:
+        if time.monotonic() - _last_refresh < MIN_REFRESH_INTERVAL_SECONDS:
+            return
+        _last_refresh = time.monotonic()
+        _certs_cache = None
+
+
+# Where verification gets its certificates: module-level hooks, so tests verify
 # real signatures made with a locally generated key instead of Google's.
 certificate_source = fetch_google_certs
+certificate_refresh = refresh_google_certs
+
+
+def _certificates_for(token: str) -> Mapping[str, str]:
+    certs = certificate_source()
+    try:
+        key_id = jwt.decode_header(token).get("kid")
+    except (ValueError, TypeError, auth_exceptions.GoogleAuthError):
+        return certs  # malformed: decoding will say so
+    if key_id and key_id not in certs:
+        certificate_refresh()
+        certs = certificate_source()
+    return certs
 
 
 def verify_push_token(authorization: str) -> dict:
@@ -100,7 +128,7 @@ def verify_push_token(authorization: str) -> dict:
     if scheme.lower() != "bearer" or not token.strip():
         raise PushRefused(401, "not_authenticated", "A Bearer OIDC token is required.")
     try:
-        certs = certificate_source()
+        certs = _certificates_for(token.strip())
     except Exception as exc:
         logger.error("cannot fetch the push token certificates", extra={"reason": str(exc)})
         raise PushRefused(503, "unavailable", "Token certificates unavailable; retry later.") from exc

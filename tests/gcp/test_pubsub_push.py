@@ -221,3 +221,54 @@ def test_a_body_that_is_not_a_push_envelope_is_a_bad_request(client, push_enable
 
 def test_only_post_is_allowed(client, push_enabled):
     assert client.get("/pubsub/push").status_code == 405
+
+
+def test_a_token_from_a_rotated_key_refreshes_the_certificates_once(client, push_enabled, monkeypatch):
+    rotated = make_signing_key("rotated-key")
+    published: dict[str, str] = {}
+    refreshes = []
+
+    def refresh():
+        refreshes.append(True)
+        published[rotated.key_id] = rotated.certificate_pem  # Google now publishes the new key
+
+    monkeypatch.setattr("ingest.push.certificate_source", lambda: dict(published))
+    monkeypatch.setattr("ingest.push.certificate_refresh", refresh)
+
+    response = push(client, new_envelope(), rotated.sign(push_claims()))
+
+    assert response.status_code == 204
+    assert len(refreshes) == 1
+
+
+def test_googles_certificates_are_fetched_once_while_their_cache_lifetime_lasts(monkeypatch):
+    from ingest import push as push_module
+
+    fetches = []
+
+    class FakeResponse:
+        headers = {"Cache-Control": "public, max-age=3600, must-revalidate"}
+
+        def raise_for_status(self):
+            return None
+
+        def json(self):
+            return {"kid-1": "-----BEGIN CERTIFICATE-----..."}
+
+    def fake_get(url, timeout):
+        fetches.append(url)
+        return FakeResponse()
+
+    monkeypatch.setattr(push_module.requests, "get", fake_get)
+    monkeypatch.setattr(push_module, "_certs_cache", None)
+    monkeypatch.setattr(push_module, "_last_refresh", float("-inf"))
+
+    assert push_module.fetch_google_certs() == {"kid-1": "-----BEGIN CERTIFICATE-----..."}
+    push_module.fetch_google_certs()
+    assert fetches == [push_module.GOOGLE_CERTS_URL]
+
+    push_module.refresh_google_certs()
+    push_module.refresh_google_certs()  # a second refresh within a minute is ignored
+    push_module.fetch_google_certs()
+    push_module.fetch_google_certs()
+    assert len(fetches) == 2
