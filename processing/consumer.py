@@ -140,6 +140,10 @@ class PullConsumer:
                 if requested and pulled == requested and self.in_flight_count() < self.concurrency:
                     continue  # a full batch: there is probably more waiting
                 wait = self.poll_interval if requested and pulled < requested else STOP_CHECK_SECONDS
+                idle_left = idle_since + idle_exit_seconds - now if idle_exit_seconds is not None else 0.0
+                if idle_left > 0:
+                    # Wake in time to notice the idle period is over (drain exits promptly).
+                    wait = min(wait, idle_left)
                 self._sleep(stop_event, min(wait, max(next_renewal - time.monotonic(), 0.0)))
         finally:
             self._shut_down()
