@@ -98,10 +98,14 @@ def redact(text: str) -> str:
 
 
 def phone_spans(text: str) -> Iterator[Span]:
-    yield from _matched_international_spans(text, HOME_REGION)
+    international = [*_matched_international_spans(text, HOME_REGION), *_anchored_international_spans(text)]
     if _IDD_00_HINT.search(text):
-        yield from _matched_international_spans(text, IDD_00_REGION)
-    yield from _anchored_international_spans(text)
+        international += _matched_international_spans(text, IDD_00_REGION)
+    # Dates are never (part of) phone numbers: "0049-01-01" is a date, not +49 01.
+    dates = [match.span() for match in _DATE.finditer(text)]
+    for start, end in international:
+        if not any(start < date_end and date_start < end for date_start, date_end in dates):
+            yield start, end
     for match in _NANP.finditer(text):
         yield match.span()
 
