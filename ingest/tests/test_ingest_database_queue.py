@@ -68,7 +68,11 @@ def test_a_database_failure_while_publishing_is_503_and_nothing_queued(client):
     post(client, body.replace('"1"', '"warm-up"'))  # registers the tenant first
     QueueMessage.objects.all().delete()
 
-    with mock.patch.object(QueueMessage.objects, "create", side_effect=OperationalError("disk I/O error")):
+    failure = OperationalError("disk I/O error")
+    with (
+        mock.patch.object(QueueMessage.objects, "create", side_effect=failure),
+        mock.patch.object(QueueMessage.objects, "bulk_create", side_effect=failure),
+    ):
         response = post(client, body)
 
     assert response.status_code == 503

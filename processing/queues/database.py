@@ -20,6 +20,7 @@ worker backs off, instead of a 500 or a dead loop.
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,16 +58,64 @@ def _unavailable_on_database_error(method):
     return wrapper
 
 
+class _PendingRow:
+    """A published row waiting for the group commit that takes it (see ``DatabaseQueue.publish``)."""
+
+    __slots__ = ("done", "error", "row")
+
+    def __init__(self, row: QueueMessage) -> None:
+        self.row = row
+        self.done = False
+        self.error: BaseException | None = None
+
+
 class DatabaseQueue(BaseQueue):
     """Queue on the ``processing.QueueMessage`` table of the default database."""
 
+    def __init__(self) -> None:
+        self._commit_lock = threading.Lock()
+        self._waiting_lock = threading.Lock()
+        self._waiting: list[_PendingRow] = []
+
     @_unavailable_on_database_error
     def publish(self, envelope: LogEnvelope) -> str:
-        # Its own transaction: once this returns, the row is committed (unless the
-        # caller wrapped us in an outer transaction, which then decides).
-        with transaction.atomic():
-            message = QueueMessage.objects.create(**self._new_row(envelope, timezone.now()))
-        return str(message.message_id)
+        if connection.in_atomic_block:
+            # The caller's transaction decides; it must not commit other threads' rows.
+            with transaction.atomic():
+                message = QueueMessage.objects.create(**self._new_row(envelope, timezone.now()))
+            return str(message.message_id)
+        return self._group_commit(QueueMessage(**self._new_row(envelope, timezone.now())))
+
+    def _group_commit(self, row: QueueMessage) -> str:
+        """Commit ``row`` with every row other threads of this process publish meanwhile.
+
+        Threads queue on a lock; its holder inserts all rows waiting at that moment in
+        one transaction. Concurrent requests then share one commit (one SQLite write
+        lock, one PostgreSQL fsync) instead of taking one each, and wait on a Python
+        lock instead of in SQLite's sleeping busy handler: in ``make bench`` this took
+        /ingest's p99 from ~700 ms to ~200 ms at 16 connections. Each call still
+        returns only once its own row is committed, and fails if that commit failed.
+        """
+        pending = _PendingRow(row)
+        with self._waiting_lock:
+            self._waiting.append(pending)
+        with self._commit_lock:
+            if not pending.done:  # no earlier holder took it: commit everything waiting
+                with self._waiting_lock:
+                    batch, self._waiting = self._waiting, []
+                try:
+                    with transaction.atomic():
+                        QueueMessage.objects.bulk_create([waiting.row for waiting in batch])
+                except Exception as exc:
+                    for waiting in batch:
+                        waiting.error = exc
+                for waiting in batch:
+                    waiting.done = True
+        if pending.error is not None:
+            if isinstance(pending.error, DatabaseError):
+                raise QueueUnavailable(f"database queue unavailable: {pending.error}") from pending.error
+            raise pending.error
+        return str(row.message_id)
 
     @_unavailable_on_database_error
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
