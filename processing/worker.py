@@ -51,8 +51,9 @@ DEAD_LETTER = "dead_letter"
 ACTIONS = (ACK, RETRY, DEAD_LETTER)
 
 # Work shorter than this keeps its database connection; longer work hands it back
-# first (see processing.db).
-RELEASE_CONNECTIONS_AFTER_SECONDS = 1.0
+# first (see processing.db). Low, so that a hundred handler threads never hold a
+# hundred PostgreSQL connections (the server's default limit) through their sleeps.
+RELEASE_CONNECTIONS_AFTER_SECONDS = 0.2
 MAX_ERROR_LENGTH = 500
 
 
