@@ -38,6 +38,9 @@ from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, Rece
 
 logger = logging.getLogger(__name__)
 
+# How long the readiness check waits for the queue's write lock before calling it unavailable.
+CHECK_LOCK_TIMEOUT_SECONDS = 1.0
+
 
 @dataclass(frozen=True)
 class DatabaseLease:

@@ -1,6 +1,8 @@
 """What the database queue promises beyond the shared contract: durability, 503-able errors, row locking."""
 
+import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
 
@@ -89,6 +91,50 @@ def test_a_database_error_becomes_queue_unavailable(method, call):
         pytest.raises(QueueUnavailable),
     ):
         call(DatabaseQueue())
+
+
+@contextmanager
+def write_lock_held_elsewhere():
+    """Another connection holds the lock a publish needs, as a migration or stuck transaction would."""
+    if connection.vendor == "sqlite":
+        other = sqlite3.connect(connection.settings_dict["NAME"], timeout=30, isolation_level=None)
+        other.execute("BEGIN EXCLUSIVE")
+        try:
+            yield
+        finally:
+            other.execute("ROLLBACK")
+            other.close()
+        return
+    locked, release = threading.Event(), threading.Event()
+
+    def hold():
+        try:
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {QueueMessage._meta.db_table} IN EXCLUSIVE MODE")
+                locked.set()
+                release.wait(30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert locked.wait(30)
+        yield
+    finally:
+        release.set()
+        holder.join(30)
+
+
+def test_check_reports_the_queue_unavailable_while_its_write_lock_is_held_elsewhere():
+    queue = DatabaseQueue()
+    queue.publish(make_envelope())
+
+    with write_lock_held_elsewhere(), pytest.raises(QueueUnavailable):
+        queue.check()
+
+    queue.check()
+    queue.publish(make_envelope())  # the probe left the connection as it found it
 
 
 def test_ack_nack_and_extend_on_a_database_error_raise_queue_unavailable():
