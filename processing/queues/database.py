@@ -196,10 +196,37 @@ class DatabaseQueue(BaseQueue):
             logger.info("stale dead-letter ignored", extra={"message_id": message.message_id})
 
     def check(self) -> None:
+        """Readiness: the table answers and a publish could take its write lock within a second.
+
+        A plain read is not enough: while another connection holds the write lock
+        (a migration, a stuck transaction) reads still succeed, yet every publish
+        would wait out its busy or lock timeout and fail.
+        """
         try:
             QueueMessage.objects.filter(state=QueueMessage.STATE_READY).exists()
+            if not connection.in_atomic_block:
+                self._probe_write_lock()
         except DatabaseError as exc:
             raise QueueUnavailable(f"database queue unavailable: {exc}") from exc
+
+    @staticmethod
+    def _probe_write_lock() -> None:
+        table = connection.ops.quote_name(QueueMessage._meta.db_table)
+        if connection.vendor == "postgresql":
+            with transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(f"SET LOCAL lock_timeout = {int(CHECK_LOCK_TIMEOUT_SECONDS * 1000)}")
+                # The lock an INSERT takes; it waits only for table-level locks.
+                cursor.execute(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE")
+        elif connection.vendor == "sqlite":
+            with connection.cursor() as cursor:
+                cursor.execute("PRAGMA busy_timeout")
+                previous = int(cursor.fetchone()[0])
+                cursor.execute(f"PRAGMA busy_timeout = {int(CHECK_LOCK_TIMEOUT_SECONDS * 1000)}")
+                try:
+                    cursor.execute("BEGIN IMMEDIATE")
+                    cursor.execute("ROLLBACK")
+                finally:
+                    cursor.execute(f"PRAGMA busy_timeout = {previous}")
 
     @_unavailable_on_database_error
     def stats(self) -> QueueStats:
