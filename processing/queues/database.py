@@ -145,6 +145,10 @@ class DatabaseQueue(BaseQueue):
         now = timezone.now()
         token = uuid.uuid4()
         claimable = QueueMessage.objects.filter(state=QueueMessage.STATE_READY, available_at__lte=now)
+        if not connection.in_atomic_block and not claimable.exists():
+            # An idle worker polls often; on SQLite the claim transaction would take
+            # the write lock (IMMEDIATE) each time, in the way of the API's inserts.
+            return []
         with transaction.atomic():
             candidates = claimable.order_by("available_at", "id")
             if connection.features.has_select_for_update_skip_locked:
