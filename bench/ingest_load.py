@@ -40,9 +40,10 @@ def smoke(server: Gunicorn, path: str, *, text: bool = True) -> None:
             raise RuntimeError(f"{path} ({content_type}) answered {status}: {answer[:300]!r}")
 
 
-def closed_loop(server: Gunicorn, plan: Plan, label: str, *, with_ceiling: bool) -> list[dict]:
+def closed_loop(server: Gunicorn, plan: Plan, label: str, *, ceiling_at: tuple[int, ...]) -> list[dict]:
     """wrk rows: every connection count and content type; the (JSON) ceiling next to the JSON row."""
     smoke(server, INGEST)
+    with_ceiling = bool(ceiling_at)
     if with_ceiling:
         smoke(server, CEILING, text=False)
     run_tag = uuid.uuid4().hex[:6]
@@ -55,7 +56,7 @@ def closed_loop(server: Gunicorn, plan: Plan, label: str, *, with_ceiling: bool)
     for connections in plan.connections:
         for mode in ("json", "text"):
             targets = [(label, INGEST)]
-            if with_ceiling and mode == "json":
+            if connections in ceiling_at and mode == "json":
                 targets.insert(0, ("ceiling", CEILING))
             for variant, path in targets:
                 result = run_wrk(

@@ -228,10 +228,13 @@ def summarise(loop_run: OpenLoop, sent_for: float, accepted_status: int) -> dict
             key = outcome.error or str(outcome.status)
             failures[key] = failures.get(key, 0) + 1
     figures = percentiles(latencies, (50, 95, 99, 100))
+    # Answered at the offered rate only if the last answer came soon after the last send.
+    last_answer = max((outcome.index / loop_run.rate + outcome.latency for outcome in outcomes), default=0)
     return {
         "target_rps": loop_run.rate,
         "sent": len(outcomes),
         "sent_rps": round(len(outcomes) / sent_for, 1) if sent_for else None,
+        "answered_rps": round(len(outcomes) / last_answer, 1) if last_answer else None,
         "accepted": len(outcomes) - sum(failures.values()),
         "errors": sum(failures.values()),
         "error_detail": failures,
