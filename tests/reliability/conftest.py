@@ -7,6 +7,7 @@ writes and the test must see what they write.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,9 +46,11 @@ class Services:
     directory: Path
     database: str
     started: list[Service] = field(default_factory=list)
+    # Settings every process of this test gets (the Google backends, say).
+    defaults: dict = field(default_factory=dict)
 
     def environment(self, **overrides) -> dict[str, str]:
-        return service_environment(self.database, **{**FAST_SETTINGS, **overrides})
+        return service_environment(self.database, **{**FAST_SETTINGS, **self.defaults, **overrides})
 
     def api(self, *, workers: int = 1, threads: int = 8, env: dict | None = None, **overrides) -> ApiServer:
         server = ApiServer(
@@ -91,6 +94,56 @@ def services(transactional_db, tmp_path) -> Iterator[Services]:
         started.stop_all()
         # Shown with a failing test's output: what the processes said last.
         print(started.report())
+
+
+@pytest.fixture
+def google_cloud(request, settings, services) -> dict[str, str]:
+    """The processes (and this test's store) on Pub/Sub and Firestore, on the session's emulators.
+
+    The subscription is created here from the test's settings, so its ack
+    deadline (10 s, Pub/Sub's minimum) and retry policy match the fast settings.
+    """
+    from tests.emulators import PROJECT
+
+    settings.WORKER_LEASE_SECONDS = FAST_SETTINGS["WORKER_LEASE_SECONDS"]
+    settings.WORKER_BACKOFF_BASE_SECONDS = FAST_SETTINGS["WORKER_BACKOFF_BASE_SECONDS"]
+    settings.WORKER_BACKOFF_MAX_SECONDS = FAST_SETTINGS["WORKER_BACKOFF_MAX_SECONDS"]
+    topology = request.getfixturevalue("pubsub_topology")
+    pubsub = request.getfixturevalue("pubsub_emulator")
+    firestore = request.getfixturevalue("firestore_emulator")
+    settings.LOG_STORE_BACKEND = "firestore"
+    google = {
+        "QUEUE_BACKEND": "pubsub",
+        "LOG_STORE_BACKEND": "firestore",
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "PUBSUB_EMULATOR_HOST": pubsub.host,
+        "FIRESTORE_EMULATOR_HOST": firestore.host,
+        **topology,
+    }
+    services.defaults.update(google)
+    return google
+
+
+@pytest.fixture
+def firestore_store(request, settings, services) -> dict[str, str]:
+    """The log store on the session's Firestore emulator; the queue stays the database's."""
+    from tests.emulators import PROJECT
+
+    firestore = request.getfixturevalue("firestore_emulator")
+    settings.LOG_STORE_BACKEND = "firestore"
+    overrides = {
+        "LOG_STORE_BACKEND": "firestore",
+        "GOOGLE_CLOUD_PROJECT": PROJECT,
+        "FIRESTORE_EMULATOR_HOST": firestore.host,
+    }
+    services.defaults.update(overrides)
+    return overrides
+
+
+def unique_tenants(*names: str) -> list[str]:
+    """Tenant ids no other test uses: the emulators keep their data for the whole session."""
+    suffix = uuid.uuid4().hex[:8]
+    return [f"{name}-{suffix}" for name in names]
 
 
 class DatabaseOutage:

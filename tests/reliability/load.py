@@ -64,7 +64,8 @@ class Load:
         total: int,
         threads: int = 4,
         pause_seconds: float = 0.02,
-        max_seconds: float = 60.0,
+        pause_after_failure: float = 0.25,
+        max_seconds: float = 120.0,
         text_length: int = 40,
         prefix: str = "log",
         timeout: float = 10.0,
@@ -74,6 +75,7 @@ class Load:
         self.total = total
         self.threads = threads
         self.pause_seconds = pause_seconds
+        self.pause_after_failure = pause_after_failure
         self.max_seconds = max_seconds
         self.text_length = text_length
         self.prefix = prefix
@@ -107,8 +109,8 @@ class Load:
 
     def _send_loop(self) -> None:
         while (log := self._next()) is not None:
-            send(self.base_url(), log, timeout=self.timeout)
-            time.sleep(self.pause_seconds)
+            answered = send(self.base_url(), log, timeout=self.timeout) is not None
+            time.sleep(self.pause_seconds if answered else self.pause_after_failure)
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the senders to finish (at most ``max_seconds`` plus one request timeout)."""
@@ -119,8 +121,9 @@ class Load:
         assert not any(thread.is_alive() for thread in self._workers), "load threads did not finish"
 
     def stop(self) -> None:
+        """Send nothing more; return once every request under way has its answer."""
         self._stop.set()
-        self.wait()
+        self.wait(self.timeout + 5)
 
     def count(self, predicate: Callable[[SentLog], bool]) -> int:
         with self._lock:
