@@ -84,9 +84,11 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the API append to the queue while the worker reads it; IMMEDIATE
     # transactions take the write lock up front, so concurrent writers wait for
     # it (busy timeout) instead of failing with "database is locked" mid-transaction.
+    # At most 2 s: while another connection holds the lock, /ingest must answer 503
+    # within 5 s, and a publish can wait out one other publish's timeout before its own.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {
-            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=20.0),
+            "timeout": env.float("SQLITE_BUSY_TIMEOUT", default=2.0),
             "transaction_mode": "IMMEDIATE",
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }

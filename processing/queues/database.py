@@ -110,6 +110,11 @@ class DatabaseQueue(BaseQueue):
                     with transaction.atomic():
                         QueueMessage.objects.bulk_create([waiting.row for waiting in batch])
                 except Exception as exc:
+                    # Rows queued behind a commit that failed (the database locked or
+                    # gone) fail with it rather than each waiting out a timeout of its
+                    # own in turn: a refusal stays within one busy/lock timeout.
+                    with self._waiting_lock:
+                        batch, self._waiting = batch + self._waiting, []
                     for waiting in batch:
                         waiting.error = exc
                 for waiting in batch:
