@@ -7,6 +7,8 @@ writes and the test must see what they write.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -82,7 +84,10 @@ class Services:
             service.stop(grace=5)
 
     def report(self) -> str:
-        return "\n".join(f"--- {service.log_path.name}\n{service.log_tail(25)}" for service in self.started)
+        def tail(service: Service) -> str:
+            return "\n".join(line[:300] for line in service.log_tail(25).splitlines())
+
+        return "\n".join(f"--- {service.log_path.name}\n{tail(service)}" for service in self.started)
 
 
 @pytest.fixture
@@ -157,6 +162,7 @@ class DatabaseOutage:
 
     def __init__(self, tmp_path: Path) -> None:
         self.proxy: SocketProxy | None = None
+        self.socket_directory: Path | None = None
         self.lock: SqliteWriteLock | None = None
         settings_dict = dict(connection.settings_dict)
         if is_sqlite():
@@ -168,8 +174,9 @@ class DatabaseOutage:
         connection.ensure_connection()
         info = connection.connection.info
         if info.host.startswith("/"):
-            directory = tmp_path / "pg"
-            directory.mkdir()
+            # Short: a Unix socket path has at most 107 bytes.
+            directory = Path(tempfile.mkdtemp(prefix="dataproc-pg-", dir="/tmp"))
+            self.socket_directory = directory
             upstream: tuple[str, int] | str = postgres_socket_path(Path(info.host), info.port)
             listen: tuple[str, int] | str = postgres_socket_path(directory, info.port)
             settings_dict.update(HOST=str(directory), PORT=str(info.port))
@@ -199,6 +206,8 @@ class DatabaseOutage:
             self.lock.release()
         if self.proxy is not None:
             self.proxy.cut()
+        if self.socket_directory is not None:
+            shutil.rmtree(self.socket_directory, ignore_errors=True)
 
 
 @pytest.fixture

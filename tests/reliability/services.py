@@ -56,9 +56,13 @@ def database_url(settings_dict: dict | None = None) -> str:
         if settings_dict.get("PASSWORD"):
             credentials += ":" + quote(settings_dict["PASSWORD"], safe="")
         credentials += "@"
-    host = quote(settings_dict.get("HOST") or "", safe="")
-    port = f":{settings_dict['PORT']}" if settings_dict.get("PORT") else ""
-    return f"postgres://{credentials}{host}{port}/{quote(settings_dict['NAME'], safe='')}"
+    name = quote(settings_dict["NAME"], safe="")
+    host, port = settings_dict.get("HOST") or "", settings_dict.get("PORT") or ""
+    if host.startswith("/"):
+        # A Unix socket directory: django-environ passes it on as a libpq option.
+        options = f"?host={quote(host, safe='/')}" + (f"&port={port}" if port else "")
+        return f"postgres://{credentials}/{name}{options}"
+    return f"postgres://{credentials}{quote(host, safe='')}{f':{port}' if port else ''}/{name}"
 
 
 def service_environment(database: str, **overrides: str | float | int) -> dict[str, str]:

@@ -98,7 +98,9 @@ def test_a_worker_killed_mid_batch_three_times_under_load_loses_and_doubles_noth
     load = Load(lambda: api.base_url, tenants=tenants, total=600, threads=2, pause_seconds=0.2).start()
 
     held_at_kill, before_last_kill = kill_mid_batch_repeatedly(worker, tenants, leased_message_ids)
-
+    # Traffic goes on after the last restart too, then stops.
+    sent_by_last_kill = len(load.sent)
+    wait_for(lambda: len(load.sent) >= sent_by_last_kill + 10, timeout=30, message="more traffic")
     load.stop()
     assert all(log.statuses == [202] for log in load.sent), "the API refused or dropped a log"
     wait_until_processed(load.accepted, timeout=90)
@@ -106,7 +108,6 @@ def test_a_worker_killed_mid_batch_three_times_under_load_loses_and_doubles_noth
     worker.stop()
     assert worker.wait(0) == 0, worker.log_tail()
 
-    assert len(load.accepted) >= 50
     assert_processed_exactly_once(load.accepted, tenants=tenants, before=before_last_kill)
     # Each kill did land mid-batch: what the dead worker held was handed out again and
     # processed (or, for a message it finished in the instant before the kill, acked).
