@@ -26,6 +26,9 @@ from bench.stats import percentiles
 
 MAX_CONNECTIONS = 512
 REQUEST_TIMEOUT_SECONDS = 10.0
+# gunicorn closes a keep-alive connection idle for 5 s (gunicorn.conf.py); reusing
+# one just then fails the request for the client's sake only, so retire them earlier.
+IDLE_CONNECTION_SECONDS = 4.0
 WORDS = [
     "user",
     "login",
@@ -99,6 +102,7 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.used = False
+        self.idle_since = time.monotonic()
 
     async def exchange(self, payload: bytes) -> tuple[int, bool]:
         """Send one request, read the whole answer; return (status, keep the connection)."""
@@ -140,8 +144,12 @@ class OpenLoop:
 
     async def connection(self) -> Connection:
         while True:
-            if self.idle:
-                return self.idle.pop()  # most recently used first: it is the least likely to be stale
+            while self.idle:
+                connection = self.idle.pop()  # most recently used first
+                if time.monotonic() - connection.idle_since < IDLE_CONNECTION_SECONDS:
+                    return connection
+                connection.close()
+                self.open_connections -= 1
             if self.open_connections < MAX_CONNECTIONS:
                 self.open_connections += 1
                 try:
@@ -158,6 +166,7 @@ class OpenLoop:
 
     def release(self, connection: Connection, keep: bool) -> None:
         if keep:
+            connection.idle_since = time.monotonic()
             self.idle.append(connection)
         else:
             connection.close()

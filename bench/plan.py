@@ -39,12 +39,12 @@ class Plan:
 FULL = Plan(
     name="full",
     closed_seconds=15,
-    warmup_seconds=2,
+    warmup_seconds=1,
     open_seconds=60,
     drain_logs=20000,
     raw_pull_logs=20000,
     workload_seconds=300,
-    drain_cap_seconds=20,
+    drain_cap_seconds=15,
 )
 QUICK = Plan(
     name="quick",

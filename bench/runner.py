@@ -73,7 +73,7 @@ def ingest_phase(workspace: Workspace, backend: str, plan: Plan, results: dict, 
     server = Gunicorn(f"api-{backend}", env, workspace.log(f"api-ingest-{backend}"))
     try:
         server.start()
-        progress(f"closed loop on {backend} (+ ceiling), {len(plan.connections) * 4} wrk rows")
+        progress(f"closed loop on {backend}: /ingest and the ceiling, {plan.closed_seconds:g} s a row")
         # The ceiling is the same code on every server: the second server measures it
         # again only where a target reads the ratio (16 connections), to keep the run short.
         ceiling_at = plan.connections if not results["closed_loop"] else (16,)

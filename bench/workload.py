@@ -52,7 +52,9 @@ def api_with_worker(
             server.start()
             smoke(server, INGEST)
             worker.start()
-            baseline = probe.call("processed", tenants=TENANTS)["processed"]  # the two smoke logs
+            # The two smoke logs first: counting them as part of the load would end the
+            # wait below one log early.
+            baseline = probe.call("wait_processed", count=2, tenants=TENANTS, timeout=60)["processed"]
             if sample_every:
                 probe.call("watch_start", tenants=TENANTS, interval=sample_every)
             load_started = time.time()
