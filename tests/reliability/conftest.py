@@ -145,6 +145,19 @@ def firestore_store(request, settings, services) -> dict[str, str]:
     return overrides
 
 
+@pytest.fixture(
+    params=[
+        pytest.param("database", marks=pytest.mark.postgres),
+        pytest.param("firestore", marks=pytest.mark.emulators),
+    ]
+)
+def store_backend(request) -> str:
+    """The store the processes write to, the database's or Firestore's; the queue is the database's."""
+    if request.param == "firestore":
+        request.getfixturevalue("firestore_store")
+    return request.param
+
+
 def unique_tenants(*names: str) -> list[str]:
     """Tenant ids no other test uses: the emulators keep their data for the whole session."""
     suffix = uuid.uuid4().hex[:8]

@@ -77,19 +77,6 @@ def redelivered_and_processed(worker: WorkerProcess) -> set[str]:
     }
 
 
-@pytest.fixture(
-    params=[
-        pytest.param("database", marks=pytest.mark.postgres),
-        pytest.param("firestore", marks=pytest.mark.emulators),
-    ]
-)
-def store_backend(request) -> str:
-    """The store the worker writes to; the queue is the database's (see the module docstring)."""
-    if request.param == "firestore":
-        request.getfixturevalue("firestore_store")
-    return request.param
-
-
 def test_a_worker_killed_mid_batch_three_times_under_load_loses_and_doubles_nothing(services, store_backend):
     tenants = unique_tenants("acme", "beta_inc", "globex")
     api = services.api(threads=8)
