@@ -178,7 +178,25 @@ class DatabaseQueue(BaseQueue):
         expired = sum(1 for row in claimed if previous_tokens[row.id] is not None)
         if expired:
             metrics.record_lease_expired(expired)
-        return [self._received(row, token) for row in claimed]
+        received = []
+        for row in claimed:
+            try:
+                received.append(self._received(row, token))
+            except (ValueError, TypeError, AttributeError) as exc:
+                # Not an envelope (a bug, a hand edit, a format change mid-deploy): no
+                # worker will ever decode it, and failing the whole pull for it would
+                # stall every message claimed with it, lease after lease.
+                self._park_undecodable(row, token, exc)
+        return received
+
+    def _park_undecodable(self, row: QueueMessage, token: uuid.UUID, error: Exception) -> None:
+        logger.error(
+            "undecodable message dead-lettered",
+            extra={"message_id": str(row.message_id), "error": f"{type(error).__name__}: {error}"[:500]},
+        )
+        QueueMessage.objects.filter(id=row.id, lease_token=token).update(
+            state=QueueMessage.STATE_DEAD, lease_token=None, dead_lettered_at=timezone.now()
+        )
 
     @_unavailable_on_database_error
     def ack(self, message: ReceivedMessage) -> None:
