@@ -9,8 +9,6 @@ however long the outage, it cannot use up ``WORKER_MAX_ATTEMPTS``.
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from ingest.envelope import SOURCE_JSON, LogEnvelope
@@ -18,9 +16,8 @@ from processing.models import QueueMessage
 from processing.queues import get_queue
 from tests.reliability.checks import assert_processed_exactly_once, records_of, wait_for
 from tests.reliability.conftest import unique_tenants
-from tests.reliability.faults import SocketProxy
 from tests.reliability.load import SentLog, log_text
-from tests.reliability.services import WorkerProcess, free_port
+from tests.reliability.services import WorkerProcess
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
@@ -96,32 +93,3 @@ def test_a_store_outage_is_waited_out_without_crash_loop_or_dead_letters_on_the_
     assert_processed_exactly_once(logs, tenants=tenants)
     assert_backed_off(retries_for_store_outage(worker), logs)
     assert not worker.log_lines("log dead-lettered")
-
-
-@pytest.mark.emulators
-def test_a_firestore_outage_is_waited_out_without_crash_loop_or_dead_letters(services, firestore_store):
-    tenants = unique_tenants("acme", "beta_inc")
-    emulator_port = int(firestore_store["FIRESTORE_EMULATOR_HOST"].rsplit(":", 1)[1])
-    proxy = SocketProxy(("127.0.0.1", emulator_port), ("127.0.0.1", free_port()))
-    try:
-        worker = services.worker(
-            "--concurrency",
-            "8",
-            FIRESTORE_EMULATOR_HOST=f"127.0.0.1:{proxy.listen_address[1]}",
-            WORKER_MAX_ATTEMPTS=MAX_ATTEMPTS,
-        )  # the store unreachable from the start: the proxy is not listening yet
-        logs = publish(tenants, 6)
-        # Each try waits out the Firestore client's deadline (10 s) before it gives up.
-        wait_for_retries(worker, logs, at_least=2, timeout=90)
-        assert worker.running() and worker.starts == 1
-        assert not QueueMessage.objects.filter(state=QueueMessage.STATE_DEAD).exists()
-
-        proxy.start()  # Firestore is back
-        started = time.monotonic()
-        wait_for(lambda: not QueueMessage.objects.exists(), timeout=90, message="the queue to drain")
-        assert worker.running() and worker.starts == 1, time.monotonic() - started
-        assert_processed_exactly_once(logs, tenants=tenants)
-        assert_backed_off(retries_for_store_outage(worker), logs)
-        assert not worker.log_lines("log dead-lettered")
-    finally:
-        proxy.cut()
