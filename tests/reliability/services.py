@@ -21,6 +21,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from email.message import Message
 from pathlib import Path
 from urllib.parse import quote
 
@@ -216,12 +217,20 @@ class ApiServer(Service):
                 children.extend(int(child) for child in (task / "children").read_text().split())
         return children
 
-    def get(self, path: str, timeout: float = 10.0) -> tuple[int | None, dict, bytes]:
+    def get(self, path: str, timeout: float = 10.0) -> tuple[int | None, Message, bytes]:
         """(status, headers, body); status None when nothing answered."""
         return request("GET", self.base_url + path, timeout=timeout)
 
     def post(self, path: str, body: bytes, headers: dict[str, str], timeout: float = 10.0):
         return request("POST", self.base_url + path, body=body, headers=headers, timeout=timeout)
+
+
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 3xx is the answer under test, not something to follow
+
+
+_opener = urllib.request.build_opener(_NoRedirects)
 
 
 def request(
@@ -231,18 +240,22 @@ def request(
     body: bytes | None = None,
     headers: dict[str, str] | None = None,
     timeout: float = 10.0,
-) -> tuple[int | None, dict[str, str], bytes]:
-    """One HTTP request to 127.0.0.1; (None, {}, b"") when no answer came (refused, reset, timed out)."""
+) -> tuple[int | None, Message, bytes]:
+    """One HTTP request to 127.0.0.1, redirects not followed.
+
+    Returns (status, headers, body); headers keep repeated fields (``get_all``).
+    (None, empty headers, b"") when no answer came (refused, reset, timed out).
+    """
     assert url.startswith("http://127.0.0.1:"), "fault tests only ever talk to 127.0.0.1"
     outgoing = urllib.request.Request(url, data=body, headers=headers or {}, method=method)
     try:
-        with urllib.request.urlopen(outgoing, timeout=timeout) as response:
-            return response.status, dict(response.headers), response.read()
+        with _opener.open(outgoing, timeout=timeout) as response:
+            return response.status, response.headers, response.read()
     except urllib.error.HTTPError as error:
         with error:
-            return error.code, dict(error.headers), error.read()
+            return error.code, error.headers, error.read()
     except (OSError, http.client.HTTPException):
-        return None, {}, b""
+        return None, Message(), b""
 
 
 class WorkerProcess(Service):
