@@ -167,7 +167,29 @@ class DatabaseLogStore(BaseLogStore):
 
         ``attempts`` then counts every attempt, this one included; ``last_error``
         keeps the error of the last failed one, if any, as history.
+
+        Most logs succeed at their first attempt, when no row exists yet: the
+        insert comes first, so that case is one write instead of an update that
+        matches nothing, a read and the insert. A row that exists already makes
+        the insert fail on the unique constraint, and the conditional update
+        below takes over.
         """
+        new_row = {
+            "tenant_id": envelope.tenant_id,
+            "log_id": envelope.log_id,
+            "source": _bounded(envelope.source, "source"),
+            "original_text": envelope.text,
+            "modified_data": modified_data,
+            "status": STATUS_PROCESSED,
+            "attempts": 1,
+            "last_error": "",
+            "received_at": parse_received_at(envelope.received_at),
+            "processed_at": processed_at,
+            "message_id": _bounded(message_id, "message_id"),
+            "request_id": _bounded(envelope.request_id, "request_id"),
+        }
+        if self._insert(**new_row):
+            return True
         for _ in range(_MAX_WRITE_ROUNDS):
             updated = (
                 self._rows(envelope.tenant_id, envelope.log_id)
@@ -190,22 +212,8 @@ class DatabaseLogStore(BaseLogStore):
                 return False  # processed already: nothing changes
             if current_status is not None:
                 continue  # another worker inserted it meanwhile: update it
-            inserted = self._insert(
-                tenant_id=envelope.tenant_id,
-                log_id=envelope.log_id,
-                source=_bounded(envelope.source, "source"),
-                original_text=envelope.text,
-                modified_data=modified_data,
-                status=STATUS_PROCESSED,
-                attempts=1,
-                last_error="",
-                received_at=parse_received_at(envelope.received_at),
-                processed_at=processed_at,
-                message_id=_bounded(message_id, "message_id"),
-                request_id=_bounded(envelope.request_id, "request_id"),
-            )
-            if inserted:
-                return True
+            if self._insert(**new_row):
+                return True  # the row was deleted meanwhile (nothing does that today)
         raise StoreUnavailable(f"could not save {envelope.tenant_id}/{envelope.log_id}: row keeps changing")
 
     @_unavailable_as_store_error
