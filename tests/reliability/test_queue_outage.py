@@ -104,6 +104,7 @@ def assert_not_ready(api: ApiServer) -> None:
     assert json.loads(body)["checks"]["queue"] != "ok"
 
 
+@pytest.mark.postgres
 def test_with_the_database_down_ingest_is_503_fast_and_recovers_by_itself(services, database_outage):
     tenants = unique_tenants("acme", "beta_inc")
     api = services.api(threads=8, DATABASE_URL=database_outage.url)
