@@ -190,12 +190,29 @@ class FirestoreLogStore(BaseLogStore):
 
     # -- the one write path -------------------------------------------------------
 
-    def _write(self, tenant_id: str, log_id: str, plan: Callable[[dict | None], Change]) -> Any:
-        """Read the record, let ``plan`` decide, commit atomically unless the record changed meanwhile."""
+    def _write(
+        self,
+        tenant_id: str,
+        log_id: str,
+        plan: Callable[[dict | None], Change],
+        *,
+        assume_absent: bool = False,
+    ) -> Any:
+        """Read the record, let ``plan`` decide, commit atomically unless the record changed meanwhile.
+
+        ``assume_absent`` skips the first read: the first round plans as if the
+        record did not exist, and its create (precondition: the document does not
+        exist) fails as a conflict when it does, after which the next round reads
+        it as usual. One round trip instead of two for the common case of a new log.
+        """
         ref = self._log_ref(tenant_id, log_id)
         for round_number in range(self.max_write_rounds):
-            snapshot = ref.get(**self._read_options())
-            change = plan(snapshot.to_dict() if snapshot.exists else None)
+            if assume_absent and round_number == 0:
+                snapshot = None
+                change = plan(None)
+            else:
+                snapshot = ref.get(**self._read_options())
+                change = plan(snapshot.to_dict() if snapshot.exists else None)
             if change.fields is None:
                 return change.result
             batch = self.client.batch()
@@ -208,6 +225,8 @@ class FirestoreLogStore(BaseLogStore):
             try:
                 batch.commit(retry=None, timeout=self.timeout_seconds)
             except CONFLICTS:
+                if snapshot is None:
+                    continue  # the record exists after all: read it and plan again
                 # Jittered, growing pause so racing writers do not collide in lockstep.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**round_number)))  # noqa: S311
                 continue
@@ -302,7 +321,8 @@ class FirestoreLogStore(BaseLogStore):
                 processed_minute=minute_of(processed_at),
             )
 
-        return self._write(envelope.tenant_id, envelope.log_id, plan)
+        # A log is usually saved at its first attempt, before any record of it exists.
+        return self._write(envelope.tenant_id, envelope.log_id, plan, assume_absent=True)
 
     @_unavailable_as_store_error
     def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
