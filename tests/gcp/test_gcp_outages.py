@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
-from processing.queues import get_queue
+from processing.queues import get_queue, reset_queue
 from processing.queues.pubsub_admin import ensure_topology
 from processing.worker import process_message
 from tenants.stores import STATUS_PROCESSED, StoreUnavailable, get_store
@@ -147,15 +147,48 @@ def worker_environment(lease_seconds: int) -> dict[str, str]:
     return environment
 
 
-def test_kill_9_of_a_worker_loses_nothing(google_backends, tmp_path):
+# The emulator sometimes stops handing out a subscription's messages altogether
+# after a streaming-pull client is killed (its log shows NoSuchMethodError ...
+# onRstStreamRead): the next worker then receives nothing at all, not even the
+# messages nobody had pulled yet, while production Pub/Sub redelivers once the ack
+# deadline passes. Such a wedged attempt proves nothing either way, so the kill is
+# tried again on fresh topics; a loss (some logs redelivered, others never) fails
+# at once, and so does an emulator that wedges every attempt.
+KILL_ATTEMPTS = 3
+
+
+class EmulatorWedged(Exception):
+    """After the kill the subscription delivered nothing at all to a fresh worker."""
+
+
+def test_kill_9_of_a_worker_loses_nothing(google_backends, pubsub_emulator, tmp_path, settings):
+    for attempt in range(1, KILL_ATTEMPTS + 1):
+        if attempt > 1:
+            # A wedged emulator stays wedged: start a fresh one, then fresh topics on it.
+            pubsub_emulator.restart()
+            reset_queue()
+            for name in google_backends:
+                setattr(settings, name, f"{getattr(settings, name)}-{attempt}")
+            ensure_topology()
+        try:
+            kill_a_worker_mid_batch_and_check_nothing_is_lost(tmp_path / f"attempt-{attempt}")
+            return
+        except EmulatorWedged:
+            continue
+    pubsub_emulator.restart()  # leave a working emulator to the tests after this one
+    pytest.fail(f"the Pub/Sub emulator delivered nothing after the kill in all {KILL_ATTEMPTS} attempts")
+
+
+def kill_a_worker_mid_batch_and_check_nothing_is_lost(log_dir: Path) -> None:
+    log_dir.mkdir(parents=True)
     lease_seconds = 10
-    tenant = f"kill-{os.getpid()}-{int(time.time())}"
+    tenant = f"kill-{os.getpid()}-{time.time_ns()}"
     envelopes = [new_envelope("x" * 30 + " 555-0199", tenant_id=tenant) for _ in range(24)]
     get_queue().publish_many(envelopes)
     store = get_store()
     environment = worker_environment(lease_seconds)
 
-    with open(tmp_path / "first.log", "wb") as first_log:
+    with open(log_dir / "first.log", "wb") as first_log:
         first = subprocess.Popen(
             worker_command("--concurrency", "6"), env=environment, stdout=first_log, stderr=subprocess.STDOUT
         )
@@ -172,23 +205,23 @@ def test_kill_9_of_a_worker_loses_nothing(google_backends, tmp_path):
     assert processed_at_kill < len(envelopes), "the first worker finished before it could be killed"
 
     # What the killed worker held comes back once its lease (one extension step) runs out.
-    with open(tmp_path / "second.log", "wb") as second_log:
+    with open(log_dir / "second.log", "wb") as second_log:
         second = subprocess.Popen(
             worker_command("--concurrency", "6"), env=environment, stdout=second_log, stderr=subprocess.STDOUT
         )
         try:
             remaining_work = (len(envelopes) - processed_at_kill) * 2.0 / 6
-            # The emulator hands a killed streaming client's messages out again only
-            # after their lease; with the whole suite loading both cores that was seen
-            # to take over 45 s, so allow a minute beyond the lease (a bound on
-            # waiting, not a speed claim: what is asserted is that nothing is lost).
-            redelivery_allowance = 60
-            wait_for(
-                lambda: store.counts(tenant)[STATUS_PROCESSED] == len(envelopes),
-                timeout=lease_seconds + redelivery_allowance + remaining_work + 30,
-                interval=0.5,
-                message="every log processed after the kill",
-            )
+            try:
+                wait_for(
+                    lambda: store.counts(tenant)[STATUS_PROCESSED] == len(envelopes),
+                    timeout=lease_seconds + remaining_work + 45,
+                    interval=0.5,
+                    message="every log processed after the kill",
+                )
+            except AssertionError:
+                if store.counts(tenant)[STATUS_PROCESSED] == processed_at_kill:
+                    raise EmulatorWedged() from None
+                raise
         finally:
             second.send_signal(signal.SIGTERM)
             second.wait(timeout=60)
