@@ -40,7 +40,7 @@ def issue_key(tenant: Tenant, *, issued_by: str) -> tuple[TenantAPIKey, str]:
 def key_message(tenant: Tenant, plaintext: str) -> str:
     return (
         f"New API key for {tenant.id}: {plaintext} — copy it now and send it as "
-        "'Authorization: Api-Key <key>'; it is not stored and will not be shown again."
+        "'Authorization: Bearer <key>' (or 'X-API-Key: <key>'); it is not stored and will not be shown again."
     )
 
 

@@ -68,6 +68,7 @@ class TestTenantAdminForSuperusers(ConsoleTest):
         assert api_key.tenant_id == "acme"
         assert TenantAPIKey.objects.is_valid(plaintext)
         assert plaintext not in api_key.hashed_key
+        assert "Authorization: Bearer <key>" in message  # the header /ingest accepts
         again = self.client.get(reverse("admin:tenants_tenant_changelist"))
         assert plaintext.encode() not in again.content
 
