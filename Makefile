@@ -43,7 +43,9 @@ run-gcp-local: install ## Serve API + worker on the Pub/Sub and Firestore emulat
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(LOCAL_ENV) $(PY) scripts/run_gcp_local.py
 
 .PHONY: test
-test: install tools ## Run the whole test suite (SQLite, then PostgreSQL where a server is reachable)
+test: install tools ## Run the whole test suite (lint, SQLite, then PostgreSQL where a server is reachable)
+	@echo "== ruff check and ruff format --check"
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
 	@echo "== SQLite run (every test)"
 	@$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "ERROR: pytest collected no tests"; exit $$rc
 	@$(PY) tests/postgres_available.py "$(TEST_POSTGRES_URL)"; available=$$?; \
