@@ -20,7 +20,7 @@ WORKER_BACKOFF_MAX_SECONDS = 0.5
 # Tests that start real worker or server processes need a database those processes
 # can open too: on SQLite, a file rather than the in-memory default.
 # TEST_SQLITE_PATH lets two test runs in one checkout use separate files.
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+if DATABASES["default"]["ENGINE"].endswith("sqlite3"):  # noqa: F405
     DATABASES["default"]["TEST"] = {  # noqa: F405
         "NAME": os.environ.get("TEST_SQLITE_PATH", str(BASE_DIR / ".test-db.sqlite3"))  # noqa: F405
     }

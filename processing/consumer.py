@@ -45,6 +45,17 @@ MAX_PULL_BACKOFF_SECONDS = 30.0
 # per finished message (one claim transaction each on the database queue) cost
 # more than the messages' own work in `make bench` drains.
 REFILL_WAIT_SECONDS = 0.02
+# While messages take less than this to handle (no simulated work: redaction and a
+# few writes), the consumer holds up to a batch more than it has handlers, so a
+# handler that finishes takes its next message at once instead of waiting for the
+# next claim; in `make bench` drains that doubled the rate at --concurrency 16.
+# Slower messages are pulled only for idle handlers, as above.
+QUICK_HANDLING_SECONDS = 0.05
+# Weight of the newest message in the running mean of handling times.
+HANDLING_MEAN_WEIGHT = 0.1
+# A handler thread that has waited this long for its next message hands its
+# database connection back (a hundred idle threads must not hold a hundred).
+IDLE_CONNECTION_SECONDS = 1.0
 # A handler that raises (a bug, not a processing failure: decide() catches those)
 # gets its message back after this long rather than in a hot loop.
 HANDLER_ERROR_DELAY_SECONDS = 5.0
@@ -101,6 +112,8 @@ class PullConsumer:
         self._threads: list[threading.Thread] = []
         self.delivered = 0
         self.handled = 0
+        # Running mean of how long a handler takes per message; None until one finished.
+        self.mean_handling_seconds: float | None = None
 
     # -- the pulling thread -----------------------------------------------------
 
@@ -121,7 +134,8 @@ class PullConsumer:
                     self._renew_leases()
                     next_renewal = now + self.renew_interval
                 in_flight = self.in_flight_count()
-                requested = min(self.concurrency - in_flight, self.batch_size)
+                capacity = self.capacity()
+                requested = min(capacity - in_flight, self.batch_size)
                 refill_wait = last_pull + REFILL_WAIT_SECONDS - now
                 if 0 < requested < refill and in_flight and refill_wait > 0:
                     # Busy handlers will free up in a moment: one pull for several of them.
@@ -156,7 +170,7 @@ class PullConsumer:
                 ):
                     logger.info("queue drained; consumer stopping", extra={"handled": self.handled})
                     return
-                if requested and pulled == requested and self.in_flight_count() < self.concurrency:
+                if requested and pulled == requested and self.in_flight_count() < capacity:
                     continue  # a full batch: there is probably more waiting
                 wait = self.poll_interval if requested and pulled < requested else STOP_CHECK_SECONDS
                 idle_left = idle_since + idle_exit_seconds - now if idle_exit_seconds is not None else 0.0
@@ -166,6 +180,14 @@ class PullConsumer:
                 self._sleep(stop_event, min(wait, max(next_renewal - time.monotonic(), 0.0)))
         finally:
             self._shut_down()
+
+    def capacity(self) -> int:
+        """How many messages to hold at once: one per handler, plus a batch ahead while they are quick."""
+        with self._lock:
+            mean = self.mean_handling_seconds
+        if mean is not None and mean < QUICK_HANDLING_SECONDS:
+            return self.concurrency + self.batch_size
+        return self.concurrency
 
     def in_flight_count(self) -> int:
         with self._lock:
@@ -268,11 +290,12 @@ class PullConsumer:
     def _work(self) -> None:
         while True:
             try:
-                delivery = self._tasks.get_nowait()
+                delivery = self._tasks.get(timeout=IDLE_CONNECTION_SECONDS)
             except stdlib_queue.Empty:
-                # Idle: hand the connection back before waiting (see processing.db). A
-                # busy thread keeps it: reconnecting for every message cost about a third
-                # of the worker's time in `make bench` drains.
+                # Idle: hand the connection back before waiting on (see processing.db).
+                # A thread that gets its next message within moments keeps it:
+                # reconnecting for every message cost about a third of the worker's
+                # time in `make bench` drains, and a fifth even between pulls.
                 release_thread_connections()
                 delivery = self._tasks.get()
             if delivery is None:
@@ -293,9 +316,14 @@ class PullConsumer:
                 )
                 self._give_back_after_error(delivery)
             finally:
+                elapsed = time.monotonic() - delivery.started_at
                 with self._lock:
                     self._in_flight.pop(delivery.key, None)
                     self.handled += 1
+                    mean = self.mean_handling_seconds
+                    self.mean_handling_seconds = (
+                        elapsed if mean is None else mean + HANDLING_MEAN_WEIGHT * (elapsed - mean)
+                    )
                 self._wakeup.set()
 
     def _give_back_after_error(self, delivery: _Delivery) -> None:

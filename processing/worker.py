@@ -4,7 +4,8 @@
 endpoint both call it, so both paths behave identically:
 
 - already ``processed`` in the store: ack without doing the work again (a
-  redelivery changes nothing);
+  redelivery changes nothing); a message's first delivery does not look first,
+  and a duplicate is then caught by the idempotent save instead;
 - success: ``store.save_result``, ack;
 - the pipeline raises: ``store.record_failure`` counts the attempt; at
   ``WORKER_MAX_ATTEMPTS`` the log is marked dead-lettered and the message
@@ -104,7 +105,10 @@ def _decide(
 ) -> Outcome:
     store = store or get_store()
     try:
-        existing = store.get(envelope.tenant_id, envelope.log_id)
+        # A message's first delivery skips the read: most logs have no record yet, and
+        # a duplicate (a client sending a log id again) is still caught, after the
+        # work, by the idempotent save. One store round trip fewer per log.
+        existing = None if delivery_attempt == 1 else store.get(envelope.tenant_id, envelope.log_id)
         if existing is not None and existing.status == STATUS_PROCESSED:
             metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
             return Outcome(ACK, status=STATUS_PROCESSED, attempts=existing.attempts)
@@ -117,9 +121,12 @@ def _decide(
         except Exception as exc:
             return _failed(store, envelope, message_id, exc)
         with metrics.store_write("save_result"):
-            store.save_result(
+            saved = store.save_result(
                 envelope, modified_data=modified_data, message_id=message_id, processed_at=timezone.now()
             )
+        if not saved:  # processed by an earlier delivery or an earlier copy: nothing changed
+            metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
+            return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
         metrics.record_processed(envelope)
         return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
     except StoreUnavailable as exc:

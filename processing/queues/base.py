@@ -81,6 +81,11 @@ class BaseQueue:
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
         return [self.publish(envelope) for envelope in envelopes]
 
+    def ack_many(self, messages: Iterable[ReceivedMessage]) -> None:
+        """Ack several messages; backends that can do it in one round trip override this."""
+        for message in messages:
+            self.ack(message)
+
     def replay(self, envelope: LogEnvelope) -> str:
         """Put a dead-lettered log back on the queue."""
         return self.publish(envelope)

@@ -191,6 +191,40 @@ class QueueContract:
 
         assert pull_nothing_for(queue_backend, queue_backend.short_lease + queue_backend.quiet_seconds) == []
 
+    def test_ack_many_acks_messages_of_several_pulls_at_once(self, queue_backend):
+        queue_backend.queue.publish_many([make_envelope(f"log {index}") for index in range(4)])
+        first = pull_until(queue_backend, 2, lease=queue_backend.short_lease)
+        second = pull_until(queue_backend, 2, lease=queue_backend.short_lease)
+
+        queue_backend.queue.ack_many(first + second)
+
+        assert pull_nothing_for(queue_backend, queue_backend.short_lease + queue_backend.quiet_seconds) == []
+
+    def test_concurrent_acks_each_take_effect(self, queue_backend):
+        total = 12
+        queue_backend.queue.publish_many([make_envelope(f"log {index}") for index in range(total)])
+        messages = pull_until(queue_backend, total, lease=queue_backend.short_lease)
+        errors: list[BaseException] = []
+        start = threading.Barrier(total)
+
+        def ack_in_thread(message: ReceivedMessage) -> None:
+            try:
+                start.wait()
+                queue_backend.queue.ack(message)
+            except BaseException as exc:
+                errors.append(exc)
+            finally:
+                connections.close_all()
+
+        threads = [threading.Thread(target=ack_in_thread, args=(message,)) for message in messages]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+        assert errors == []
+        assert pull_nothing_for(queue_backend, queue_backend.short_lease + queue_backend.quiet_seconds) == []
+
     def test_a_nacked_message_comes_back_at_once_without_a_delay(self, queue_backend):
         message_id = queue_backend.queue.publish(make_envelope())
         [message] = pull_until(queue_backend, 1)

@@ -89,6 +89,38 @@ def test_it_runs_up_to_concurrency_handlers_at_once_and_never_more(memory_queue)
     assert handler.max_running == 5
 
 
+class HeldCounter:
+    """Wraps a queue's pull to record the most messages the consumer held at once."""
+
+    def __init__(self, queue, consumer_ref: list) -> None:
+        self.real_pull = queue.pull
+        self.consumer_ref = consumer_ref
+        self.most_held = 0
+
+    def __call__(self, max_messages, lease_seconds):
+        messages = self.real_pull(max_messages, lease_seconds)
+        consumer = self.consumer_ref[0]
+        self.most_held = max(self.most_held, consumer.in_flight_count() + len(messages))
+        return messages
+
+
+@pytest.mark.parametrize(("work_seconds", "most_allowed"), [(0.0, 4 + 4), (0.08, 4)])
+def test_it_holds_a_batch_ahead_only_while_messages_are_quick(memory_queue, work_seconds, most_allowed):
+    message_ids = memory_queue.publish_many([make_envelope() for _ in range(60 if not work_seconds else 16)])
+    handler = Recorder(memory_queue, work_seconds=work_seconds)
+    consumer = PullConsumer(memory_queue, handler, concurrency=4, lease_seconds=5, poll_interval=0.02)
+    held = HeldCounter(memory_queue, [consumer])
+    memory_queue.pull = held
+
+    consumer.run(threading.Event(), idle_exit_seconds=0.2)
+
+    assert sorted(handler.seen) == sorted(message_ids)
+    assert handler.max_running <= 4
+    assert held.most_held <= most_allowed
+    if not work_seconds:
+        assert held.most_held > 4  # quick messages: a batch waited ready for the next free handler
+
+
 def test_leases_are_renewed_so_a_second_worker_never_gets_a_message_in_progress(memory_queue):
     memory_queue.publish(make_envelope())
     deliveries = []

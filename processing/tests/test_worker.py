@@ -64,6 +64,34 @@ def test_a_redelivery_of_a_processed_log_acks_without_redoing_the_work(store):
     )
 
 
+def test_a_first_delivery_skips_the_read_and_a_duplicate_log_is_caught_by_the_save(store):
+    envelope = make_envelope()
+    deliver(envelope, store, message_id="m-1")
+    before = store.get(envelope.tenant_id, envelope.log_id)
+
+    # The same log id sent again: a new message, delivered for the first time.
+    with mock.patch.object(store, "get", side_effect=AssertionError("read on a first delivery")):
+        outcome = deliver(envelope, store, attempt=1, message_id="m-2")
+
+    assert outcome == Outcome(ACK, status=STATUS_PROCESSED, attempts=1)
+    after = store.get(envelope.tenant_id, envelope.log_id)
+    assert (after.message_id, after.processed_at, after.attempts) == (
+        before.message_id,
+        before.processed_at,
+        before.attempts,
+    )
+
+
+def test_a_duplicate_caught_by_the_save_counts_as_a_duplicate_not_a_second_processing(store):
+    envelope = make_envelope()
+    deliver(envelope, store)
+
+    with mock.patch("processing.worker.metrics.record_outcome") as record_outcome:
+        deliver(envelope, store, attempt=1, message_id="m-2")
+
+    record_outcome.assert_called_once_with(envelope.tenant_id, worker.metrics.OUTCOME_DUPLICATE)
+
+
 # -- failures, backoff, dead letters ----------------------------------------------
 
 

@@ -55,6 +55,16 @@ class LogRecord:
         )
 
 
+@dataclass(frozen=True)
+class ProcessedLog:
+    """One ``save_result`` call's arguments, for ``save_results``."""
+
+    envelope: LogEnvelope
+    modified_data: str
+    message_id: str
+    processed_at: datetime
+
+
 @dataclass
 class LogPage:
     records: list[LogRecord]
@@ -93,6 +103,22 @@ class BaseLogStore:
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
 
+    def save_results(self, results: list[ProcessedLog]) -> list[bool]:
+        """``save_result`` for each of ``results``, in order; backends that can batch override this.
+
+        An override writes them in one transaction or commit where it can; each
+        result is still idempotent on its own (False for a log processed already).
+        """
+        return [
+            self.save_result(
+                result.envelope,
+                modified_data=result.modified_data,
+                message_id=result.message_id,
+                processed_at=result.processed_at,
+            )
+            for result in results
+        ]
+
     def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
         """Count one failed attempt (status ``retrying``) and return the attempts so far.
 
@@ -110,6 +136,10 @@ class BaseLogStore:
 
     def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
         raise NotImplementedError("subclasses of BaseLogStore must provide a get() method")
+
+    def get_many(self, keys: list[tuple[str, str]]) -> list[LogRecord | None]:
+        """``get`` for each ``(tenant_id, log_id)`` in ``keys``, in order (one read where the backend can)."""
+        return [self.get(tenant_id, log_id) for tenant_id, log_id in keys]
 
     def list_logs(
         self,

@@ -15,6 +15,7 @@ import binascii
 import functools
 import json
 import logging
+import operator
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import ParamSpec, TypeVar
@@ -31,6 +32,7 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from dataproc_site.coalescing import Coalescer
 from ingest.envelope import LogEnvelope
 from tenants.models import StoredLog
 from tenants.stores.base import (
@@ -42,6 +44,7 @@ from tenants.stores.base import (
     BaseLogStore,
     LogPage,
     LogRecord,
+    ProcessedLog,
     StoreUnavailable,
     TenantSummary,
 )
@@ -139,22 +142,29 @@ class DatabaseLogStore(BaseLogStore):
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
+        # The worker's threads share one query for their reads and one transaction for
+        # their results; see dataproc_site.coalescing.
+        self._get_together = Coalescer(self.get_many, shared_errors=(StoreUnavailable,))
+        self._save_together = Coalescer(self.save_results, shared_errors=(StoreUnavailable,))
 
     # -- writes ---------------------------------------------------------------------
 
+    def _objects(self):
+        """Every query of this store starts here."""
+        return StoredLog.objects.using(self.using)
+
     def _rows(self, tenant_id: str, log_id: str):
-        return StoredLog.objects.using(self.using).filter(tenant_id=tenant_id, log_id=log_id)
+        return self._objects().filter(tenant_id=tenant_id, log_id=log_id)
 
     def _insert(self, **fields) -> bool:
         """Insert a new row; False when another writer created it first."""
         try:
             with transaction.atomic(using=self.using):
-                StoredLog.objects.using(self.using).create(**fields)
+                self._objects().create(**fields)
         except IntegrityError:
             return False
         return True
 
-    @_unavailable_as_store_error
     def save_result(
         self,
         envelope: LogEnvelope,
@@ -166,28 +176,55 @@ class DatabaseLogStore(BaseLogStore):
         """Mark the log processed.
 
         ``attempts`` then counts every attempt, this one included; ``last_error``
-        keeps the error of the last failed one, if any, as history.
+        keeps the error of the last failed one, if any, as history. Concurrent
+        calls from the worker's threads share one transaction (``save_results``).
+        """
+        result = ProcessedLog(envelope, modified_data, message_id, processed_at)
+        if connections[self.using].in_atomic_block:
+            # The caller's transaction decides; it must not commit other threads' rows.
+            return self.save_results([result])[0]
+        return self._save_together(result)
+
+    @_unavailable_as_store_error
+    def save_results(self, results: list[ProcessedLog]) -> list[bool]:
+        """Insert every result in one transaction; any row that exists already goes one by one.
 
         Most logs succeed at their first attempt, when no row exists yet: the
-        insert comes first, so that case is one write instead of an update that
-        matches nothing, a read and the insert. A row that exists already makes
-        the insert fail on the unique constraint, and the conditional update
-        below takes over.
+        insert comes first, so that case is one statement for the whole batch
+        instead of an update that matches nothing, a read and an insert per log.
+        A row that exists (a retried log, a redelivery) fails the insert on the
+        unique constraint, and the batch is then saved result by result.
         """
-        new_row = {
+        rows = [StoredLog(**self._processed_row(result)) for result in results]
+        try:
+            with transaction.atomic(using=self.using):
+                self._objects().bulk_create(rows)
+        except IntegrityError:
+            return [self._save_one(result) for result in results]
+        return [True] * len(rows)
+
+    @staticmethod
+    def _processed_row(result: ProcessedLog) -> dict:
+        envelope = result.envelope
+        return {
             "tenant_id": envelope.tenant_id,
             "log_id": envelope.log_id,
             "source": _bounded(envelope.source, "source"),
             "original_text": envelope.text,
-            "modified_data": modified_data,
+            "modified_data": result.modified_data,
             "status": STATUS_PROCESSED,
             "attempts": 1,
             "last_error": "",
             "received_at": parse_received_at(envelope.received_at),
-            "processed_at": processed_at,
-            "message_id": _bounded(message_id, "message_id"),
+            "processed_at": result.processed_at,
+            "message_id": _bounded(result.message_id, "message_id"),
             "request_id": _bounded(envelope.request_id, "request_id"),
         }
+
+    def _save_one(self, result: ProcessedLog) -> bool:
+        """Insert, or turn the existing unprocessed row into a processed one (conditional update)."""
+        envelope = result.envelope
+        new_row = self._processed_row(result)
         if self._insert(**new_row):
             return True
         for _ in range(_MAX_WRITE_ROUNDS):
@@ -196,9 +233,9 @@ class DatabaseLogStore(BaseLogStore):
                 .exclude(status=STATUS_PROCESSED)
                 .update(
                     status=STATUS_PROCESSED,
-                    modified_data=modified_data,
-                    processed_at=processed_at,
-                    message_id=_bounded(message_id, "message_id"),
+                    modified_data=result.modified_data,
+                    processed_at=result.processed_at,
+                    message_id=new_row["message_id"],
                     attempts=F("attempts") + 1,
                     updated_at=timezone.now(),
                 )
@@ -283,10 +320,24 @@ class DatabaseLogStore(BaseLogStore):
 
     # -- reads ----------------------------------------------------------------------
 
-    @_unavailable_as_store_error
     def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
-        row = self._rows(tenant_id, log_id).first()
-        return _to_record(row) if row is not None else None
+        """Concurrent reads from the worker's threads share one query (``get_many``)."""
+        if connections[self.using].in_atomic_block:
+            return self.get_many([(tenant_id, log_id)])[0]
+        return self._get_together((tenant_id, log_id))
+
+    @_unavailable_as_store_error
+    def get_many(self, keys: list[tuple[str, str]]) -> list[LogRecord | None]:
+        """One query for every key (each pair uses the unique index)."""
+        if not keys:
+            return []
+        wanted = functools.reduce(
+            operator.or_, (Q(tenant_id=tenant_id, log_id=log_id) for tenant_id, log_id in set(keys))
+        )
+        rows = {
+            (row.tenant_id, row.log_id): row for row in self._objects().filter(wanted)
+        }
+        return [_to_record(rows[key]) if key in rows else None for key in keys]
 
     @_unavailable_as_store_error
     def list_logs(
@@ -308,7 +359,7 @@ class DatabaseLogStore(BaseLogStore):
         if status is not None and status not in STATUSES:
             raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
         limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-        rows = StoredLog.objects.using(self.using).filter(tenant_id=tenant_id)
+        rows = self._objects().filter(tenant_id=tenant_id)
         if status is not None:
             rows = rows.filter(status=status)
         if received_after is not None:
@@ -333,7 +384,7 @@ class DatabaseLogStore(BaseLogStore):
         """One GROUP BY on the (tenant_id, status, ...) index."""
         counts = dict.fromkeys(STATUSES, 0)
         grouped = (
-            StoredLog.objects.using(self.using)
+            self._objects()
             .filter(tenant_id=tenant_id)
             .order_by()
             .values_list("status")
@@ -348,7 +399,7 @@ class DatabaseLogStore(BaseLogStore):
         """Every tenant with records, from one GROUP BY (tenant_id, status) query."""
         summaries: dict[str, TenantSummary] = {}
         grouped = (
-            StoredLog.objects.using(self.using)
+            self._objects()
             .order_by()
             .values_list("tenant_id", "status")
             .annotate(total=Count("id"), last_activity=Max("updated_at"))
@@ -366,7 +417,7 @@ class DatabaseLogStore(BaseLogStore):
 
         Minutes with neither are left out; a chart fills them with zeros.
         """
-        rows = StoredLog.objects.using(self.using).order_by()
+        rows = self._objects().order_by()
         if tenant_ids is not None:
             if not tenant_ids:
                 return []
@@ -396,7 +447,7 @@ class DatabaseLogStore(BaseLogStore):
     def check(self) -> None:
         """Read the log table: fails when the database is down and when it lacks the table."""
         try:
-            StoredLog.objects.using(self.using).order_by().exists()
+            self._objects().order_by().exists()
         except DatabaseError as exc:
             _close_if_broken(self.using)
             raise StoreUnavailable(f"log store database unavailable: {exc}") from exc

@@ -26,6 +26,7 @@ queries need are declared in ``tenants.stores.firestore_indexes``.
 
 from __future__ import annotations
 
+import collections
 import functools
 import logging
 import os
@@ -44,6 +45,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from dataproc_site.coalescing import Coalescer
 from ingest.envelope import LogEnvelope
 from tenants.stores.base import (
     STATUS_DEAD_LETTERED,
@@ -54,6 +56,7 @@ from tenants.stores.base import (
     BaseLogStore,
     LogPage,
     LogRecord,
+    ProcessedLog,
     StoreUnavailable,
     TenantSummary,
 )
@@ -66,6 +69,7 @@ LOGS = "processed_logs"
 COUNTERS = "counters"
 ACTIVITY = "activity"
 MAX_PAGE_SIZE = 500
+MAX_RESULTS_PER_COMMIT = 80
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -130,7 +134,6 @@ class Change:
     status_deltas: dict[str, int] = field(default_factory=dict)
     received_minute: datetime | None = None
     processed_minute: datetime | None = None
-    parent_written: bool = False
 
 
 class FirestoreLogStore(BaseLogStore):
@@ -156,6 +159,13 @@ class FirestoreLogStore(BaseLogStore):
         # parent is merged again now and then rather than on every write, which would
         # make it a hot document for a busy tenant.
         self._known_tenants: dict[str, float] = {}
+        # The worker's threads share one round trip for their reads and one commit for
+        # their results (dataproc_site.coalescing); each record is one create plus at
+        # most four bookkeeping writes per tenant, within Firestore's 500 per commit.
+        self._get_together = Coalescer(self.get_many, shared_errors=(StoreUnavailable,))
+        self._save_together = Coalescer(
+            self.save_results, shared_errors=(StoreUnavailable,), max_batch=MAX_RESULTS_PER_COMMIT
+        )
 
     # -- client -------------------------------------------------------------------
 
@@ -221,7 +231,7 @@ class FirestoreLogStore(BaseLogStore):
             else:
                 option = self.client.write_option(last_update_time=snapshot.update_time)
                 batch.update(ref, change.fields, option=option)
-            self._add_bookkeeping(batch, tenant_id, change)
+            parent_written = self._add_bookkeeping(batch, tenant_id, [change])
             try:
                 batch.commit(retry=None, timeout=self.timeout_seconds)
             except CONFLICTS:
@@ -230,37 +240,46 @@ class FirestoreLogStore(BaseLogStore):
                 # Jittered, growing pause so racing writers do not collide in lockstep.
                 time.sleep(random.uniform(0, min(0.2, 0.005 * 2**round_number)))  # noqa: S311
                 continue
-            if change.parent_written:
+            if parent_written:
                 self._known_tenants[tenant_id] = time.monotonic()
             return change.result
         raise StoreUnavailable(
             f"could not write {tenant_id}/{log_id}: it kept changing under concurrent writers"
         )
 
-    def _add_bookkeeping(self, batch, tenant_id: str, change: Change) -> None:
-        """Parent document, counters and activity: in the same commit as the record."""
+    def _add_bookkeeping(self, batch, tenant_id: str, changes: list[Change]) -> bool:
+        """Parent document, counters and activity of one tenant's changes: in the same commit.
+
+        Several changes of one tenant add up into one counter shard and one activity
+        document per minute (a commit may write each document once). Returns whether
+        the parent document is among the writes.
+        """
         tenant_ref = self._tenant(tenant_id)
         now = datetime.now(UTC)
         written_at = self._known_tenants.get(tenant_id)
-        if written_at is None or time.monotonic() - written_at > self.parent_refresh_seconds:
+        parent_written = written_at is None or time.monotonic() - written_at > self.parent_refresh_seconds
+        if parent_written:
             batch.set(tenant_ref, {"tenant_id": tenant_id}, merge=True)
-            change.parent_written = True
+        status_deltas: collections.Counter[str] = collections.Counter()
+        per_minute: dict[datetime, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for change in changes:
+            status_deltas.update(change.status_deltas)
+            if change.received_minute is not None:
+                per_minute[change.received_minute]["received"] += 1
+            if change.processed_minute is not None:
+                per_minute[change.processed_minute]["processed"] += 1
         shard = str(random.randrange(self.counter_shards))  # noqa: S311
         counter_fields: dict[str, Any] = {"last_activity": now}
-        for status, delta in change.status_deltas.items():
+        for status, delta in status_deltas.items():
             if delta:
                 counter_fields[status] = firestore.Increment(delta)
         batch.set(tenant_ref.collection(COUNTERS).document(shard), counter_fields, merge=True)
-        per_minute: dict[datetime, dict[str, int]] = {}
-        if change.received_minute is not None:
-            per_minute.setdefault(change.received_minute, {})["received"] = 1
-        if change.processed_minute is not None:
-            per_minute.setdefault(change.processed_minute, {})["processed"] = 1
         for minute, increments in per_minute.items():
             activity_ref = tenant_ref.collection(ACTIVITY).document(f"{minute:%Y%m%d%H%M}-{shard}")
             activity_fields: dict[str, Any] = {"tenant_id": tenant_id, "minute": minute}
             activity_fields.update({name: firestore.Increment(count) for name, count in increments.items()})
             batch.set(activity_ref, activity_fields, merge=True)
+        return parent_written
 
     @staticmethod
     def _new_record(envelope: LogEnvelope, **fields) -> dict:
@@ -286,7 +305,6 @@ class FirestoreLogStore(BaseLogStore):
 
     # -- writes -------------------------------------------------------------------
 
-    @_unavailable_as_store_error
     def save_result(
         self,
         envelope: LogEnvelope,
@@ -295,34 +313,80 @@ class FirestoreLogStore(BaseLogStore):
         message_id: str,
         processed_at: datetime,
     ) -> bool:
-        def plan(current: dict | None) -> Change:
-            if current is not None and current.get("status") == STATUS_PROCESSED:
-                return Change(result=False)
-            processed = {
-                "status": STATUS_PROCESSED,
-                "modified_data": modified_data,
-                "processed_at": processed_at,
-                "message_id": message_id,
-                "updated_at": datetime.now(UTC),
-            }
-            if current is None:
-                return Change(
-                    result=True,
-                    fields=self._new_record(envelope, attempts=1, last_error="", **processed),
-                    create=True,
-                    status_deltas={STATUS_PROCESSED: 1},
-                    received_minute=minute_of(parse_received_at(envelope.received_at)),
-                    processed_minute=minute_of(processed_at),
-                )
+        """Concurrent saves from the worker's threads share one commit (``save_results``)."""
+        return self._save_together(ProcessedLog(envelope, modified_data, message_id, processed_at))
+
+    @_unavailable_as_store_error
+    def save_results(self, results: list[ProcessedLog]) -> list[bool]:
+        """Create every record, with its tenants' counters and activity, in one commit.
+
+        A log is usually saved at its first attempt, before any record of it exists,
+        so the commit's creates (precondition: the document does not exist) mostly
+        succeed: one round trip for the whole batch. If any record exists already
+        (a retried log, a redelivery), the commit fails as a whole, nothing is
+        written, and each result is saved on its own (read, plan, commit).
+        """
+        results = list(results)
+        keys = {(result.envelope.tenant_id, result.envelope.log_id) for result in results}
+        if len(results) == 1 or len(keys) < len(results):
+            return [self._save_one(result) for result in results]
+        batch = self.client.batch()
+        changes_by_tenant: dict[str, list[Change]] = collections.defaultdict(list)
+        for result in results:
+            change = self._processed_change(result, None)
+            batch.create(self._log_ref(result.envelope.tenant_id, result.envelope.log_id), change.fields)
+            changes_by_tenant[result.envelope.tenant_id].append(change)
+        parents = [
+            tenant_id
+            for tenant_id, changes in changes_by_tenant.items()
+            if self._add_bookkeeping(batch, tenant_id, changes)
+        ]
+        try:
+            batch.commit(retry=None, timeout=self.timeout_seconds)
+        except CONFLICTS:
+            return [self._save_one(result) for result in results]
+        except api_exceptions.InvalidArgument:
+            # One record Firestore refuses (over its size limit) must not sink the others.
+            return [self._save_one(result) for result in results]
+        written_at = time.monotonic()
+        for tenant_id in parents:
+            self._known_tenants[tenant_id] = written_at
+        return [True] * len(results)
+
+    def _save_one(self, result: ProcessedLog) -> bool:
+        envelope = result.envelope
+        return self._write(
+            envelope.tenant_id,
+            envelope.log_id,
+            lambda current: self._processed_change(result, current),
+            assume_absent=True,
+        )
+
+    def _processed_change(self, result: ProcessedLog, current: dict | None) -> Change:
+        if current is not None and current.get("status") == STATUS_PROCESSED:
+            return Change(result=False)
+        processed = {
+            "status": STATUS_PROCESSED,
+            "modified_data": result.modified_data,
+            "processed_at": result.processed_at,
+            "message_id": result.message_id,
+            "updated_at": datetime.now(UTC),
+        }
+        if current is None:
             return Change(
                 result=True,
-                fields={**processed, "attempts": int(current.get("attempts", 0)) + 1},
-                status_deltas=self._moved(current.get("status"), STATUS_PROCESSED),
-                processed_minute=minute_of(processed_at),
+                fields=self._new_record(result.envelope, attempts=1, last_error="", **processed),
+                create=True,
+                status_deltas={STATUS_PROCESSED: 1},
+                received_minute=minute_of(parse_received_at(result.envelope.received_at)),
+                processed_minute=minute_of(result.processed_at),
             )
-
-        # A log is usually saved at its first attempt, before any record of it exists.
-        return self._write(envelope.tenant_id, envelope.log_id, plan, assume_absent=True)
+        return Change(
+            result=True,
+            fields={**processed, "attempts": int(current.get("attempts", 0)) + 1},
+            status_deltas=self._moved(current.get("status"), STATUS_PROCESSED),
+            processed_minute=minute_of(result.processed_at),
+        )
 
     @_unavailable_as_store_error
     def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
@@ -409,10 +473,22 @@ class FirestoreLogStore(BaseLogStore):
             updated_at=_plain_datetime(data.get("updated_at")),
         )
 
-    @_unavailable_as_store_error
     def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
-        snapshot = self._log_ref(tenant_id, log_id).get(**self._read_options())
-        return self._to_record(snapshot.to_dict()) if snapshot.exists else None
+        """Concurrent reads from the worker's threads share one round trip (``get_many``)."""
+        return self._get_together((tenant_id, log_id))
+
+    @_unavailable_as_store_error
+    def get_many(self, keys: list[tuple[str, str]]) -> list[LogRecord | None]:
+        """One BatchGetDocuments call for every key."""
+        keys = list(keys)
+        if not keys:
+            return []
+        refs = {key: self._log_ref(*key) for key in keys}
+        found = {}
+        for snapshot in self.client.get_all(list(refs.values()), **self._read_options()):
+            if snapshot.exists:
+                found[snapshot.reference.path] = self._to_record(snapshot.to_dict())
+        return [found.get(refs[key].path) for key in keys]
 
     def logs_query(
         self,

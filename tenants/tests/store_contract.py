@@ -24,6 +24,10 @@ the docstrings of ``BaseLogStore``:
   on ``received_at`` broken by ``log_id`` (descending), ``next_cursor`` None once
   nothing is left (also when the last page is exactly full), ValueError for a
   cursor the store did not issue or an unknown status;
+- ``save_results`` / ``get_many``: one answer per item, in order, each as the
+  single call would give it (a batch mixing new, retried and processed logs
+  included); concurrent single calls from many threads each get their own answer
+  (backends serve them in shared batches);
 - ``activity``: only minutes with something received or processed, ascending,
   as aware UTC datetimes; ``received`` counts by ``received_at``, ``processed``
   by ``processed_at``.
@@ -46,6 +50,7 @@ from tenants.stores.base import (
     STATUSES,
     ActivityBucket,
     BaseLogStore,
+    ProcessedLog,
 )
 
 BASE_TIME = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)
@@ -165,6 +170,72 @@ class LogStoreContract:
             "req-7",
         )
         assert datetime.fromisoformat(rebuilt.received_at) == datetime.fromisoformat(envelope.received_at)
+
+    def test_save_results_answers_each_result_as_save_result_would(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        done, retried = make_envelope(tenant, "done"), make_envelope(tenant, "retried")
+        process(log_store, done)
+        fail(log_store, retried)
+        envelopes = [done, retried, make_envelope(tenant, "new"), make_envelope(other_tenant, "new")]
+        now = datetime.now(UTC)
+
+        saved = log_store.save_results(
+            [
+                ProcessedLog(envelope, f"clean {envelope.log_id}", f"msg-{envelope.log_id}", now)
+                for envelope in envelopes
+            ]
+        )
+
+        assert saved == [False, True, True, True]
+        assert log_store.get(tenant, "done").modified_data != "clean done"  # processed already: unchanged
+        record = log_store.get(tenant, "retried")
+        assert (record.status, record.attempts, record.last_error) == (STATUS_PROCESSED, 2, "boom")
+        assert log_store.get(other_tenant, "new").modified_data == "clean new"
+        assert log_store.counts(tenant) == {STATUS_PROCESSED: 3, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 0}
+        assert log_store.counts(other_tenant)[STATUS_PROCESSED] == 1
+
+    def test_a_batch_of_new_logs_counts_and_charts_every_one(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        received = BASE_TIME + timedelta(seconds=1)
+        envelopes = [
+            make_envelope(tenant if index < 7 else other_tenant, f"log-{index}", received_at=received)
+            for index in range(10)
+        ]
+        processed_at = BASE_TIME + timedelta(minutes=1, seconds=2)
+
+        saved = log_store.save_results(
+            [
+                ProcessedLog(envelope, "clean", f"msg-{envelope.log_id}", processed_at)
+                for envelope in envelopes
+            ]
+        )
+
+        assert saved == [True] * 10
+        assert log_store.counts(tenant)[STATUS_PROCESSED] == 7
+        assert log_store.counts(other_tenant)[STATUS_PROCESSED] == 3
+        assert log_store.activity([tenant], since=BASE_TIME) == [
+            ActivityBucket(minute=BASE_TIME, received=7, processed=0),
+            ActivityBucket(minute=BASE_TIME + timedelta(minutes=1), received=0, processed=7),
+        ]
+
+    def test_a_batch_naming_one_log_twice_stores_it_once(self, log_store, tenant):
+        envelope = make_envelope(tenant, "twice")
+        now = datetime.now(UTC)
+
+        saved = log_store.save_results([ProcessedLog(envelope, "clean", "msg-a", now)] * 2)
+
+        assert saved == [True, False]
+        assert log_store.counts(tenant)[STATUS_PROCESSED] == 1
+
+    def test_get_many_reads_each_key_in_order(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        process(log_store, make_envelope(tenant, "shared", text="mine"))
+        process(log_store, make_envelope(other_tenant, "shared", text="theirs"))
+
+        records = log_store.get_many([(other_tenant, "shared"), (tenant, "missing"), (tenant, "shared")])
+
+        assert [record.original_text if record else None for record in records] == ["theirs", None, "mine"]
+        assert log_store.get_many([]) == []
 
     def test_an_unknown_log_reads_as_none(self, log_store, tenant):
         assert log_store.get(tenant, "missing") is None
@@ -524,6 +595,23 @@ class LogStoreContract:
         returned = sorted(attempts for per_thread in results for attempts in per_thread)
         assert returned == list(range(1, threads * calls_each + 1))  # each caller saw its own count
         assert log_store.get(tenant, "contended").attempts == threads * calls_each
+
+    def test_concurrent_saves_and_reads_of_many_logs_each_get_their_own_answer(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        envelopes = [
+            make_envelope(tenant if index % 2 else other_tenant, f"log-{index}", text=f"text {index}")
+            for index in range(12)
+        ]
+
+        saved = in_threads(12, lambda index: process(log_store, envelopes[index]))
+        read = in_threads(12, lambda index: log_store.get(envelopes[index].tenant_id, f"log-{index}"))
+
+        assert saved == [True] * 12
+        assert [(record.tenant_id, record.original_text) for record in read] == [
+            (envelope.tenant_id, envelope.text) for envelope in envelopes
+        ]
+        assert log_store.counts(tenant)[STATUS_PROCESSED] == 6
+        assert log_store.counts(other_tenant)[STATUS_PROCESSED] == 6
 
     def test_concurrent_saves_of_one_log_store_it_once(self, log_store, tenant):
         envelope = make_envelope(tenant, "raced")

@@ -20,8 +20,8 @@ from tenants.stores.database import DatabaseLogStore
 
 
 class SwitchableOutageStore(DatabaseLogStore):
-    def _rows(self, tenant_id: str, log_id: str):
+    def _objects(self):
         switch = os.environ.get("STORE_OUTAGE_SWITCH", "")
         if switch and Path(switch).exists():
             raise OperationalError("could not connect to server: Connection refused (test outage)")
-        return super()._rows(tenant_id, log_id)
+        return super()._objects()
