@@ -334,9 +334,7 @@ class DatabaseLogStore(BaseLogStore):
         wanted = functools.reduce(
             operator.or_, (Q(tenant_id=tenant_id, log_id=log_id) for tenant_id, log_id in set(keys))
         )
-        rows = {
-            (row.tenant_id, row.log_id): row for row in self._objects().filter(wanted)
-        }
+        rows = {(row.tenant_id, row.log_id): row for row in self._objects().filter(wanted)}
         return [_to_record(rows[key]) if key in rows else None for key in keys]
 
     @_unavailable_as_store_error
