@@ -17,7 +17,7 @@ import threading
 import time
 import traceback
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
 # Answers go to the real stdout; anything else that prints (the JSON log lines
@@ -35,8 +35,11 @@ from django.db import close_old_connections  # noqa: E402
 from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope  # noqa: E402
 from processing.queues import QueueUnavailable, get_queue  # noqa: E402
 from tenants.stores import STATUS_PROCESSED, StoreUnavailable, get_store  # noqa: E402
+from tenants.stores.base import ProcessedLog  # noqa: E402
 
 FILL_CHUNK = 1000
+# As many tenants as the drains use, so the bookkeeping writes per batch are alike.
+TENANTS_FOR_STORE_RATE = 20
 
 
 def tenant_ids(count: int) -> list[str]:
@@ -182,6 +185,57 @@ def raw_pull(count: int) -> dict:
     return results
 
 
+def store_write_rate(count: int, batch: int, threads: int) -> dict:
+    """The log store's own write ceiling: ``count`` new results saved with ``save_results``.
+
+    ``threads`` threads each save batches of ``batch`` results, with no queue and no
+    work around them: the most logs per second the worker could ever store here.
+    """
+    store = get_store()
+    tenants = tenant_ids(TENANTS_FOR_STORE_RATE)
+    prefix = f"store-rate-{uuid.uuid4().hex[:8]}"
+    now = datetime.now(UTC)
+    results = [
+        ProcessedLog(
+            LogEnvelope(
+                tenant_id=tenants[index % len(tenants)],
+                log_id=f"{prefix}-{index}",
+                source=SOURCE_JSON,
+                text=f"User [REDACTED] accessed the system, entry {index}",
+            ),
+            f"User [REDACTED] accessed the system, entry {index}",
+            f"{prefix}-{index}",
+            now,
+        )
+        for index in range(count)
+    ]
+    batches = [results[first : first + batch] for first in range(0, count, batch)]
+    lock = threading.Lock()
+
+    def save() -> None:
+        while True:
+            with lock:
+                if not batches:
+                    return
+                next_batch = batches.pop()
+            store.save_results(next_batch)
+
+    workers = [threading.Thread(target=save) for _ in range(threads)]
+    started = time.perf_counter()
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    seconds = time.perf_counter() - started
+    return {
+        "logs": count,
+        "batch": batch,
+        "threads": threads,
+        "seconds": round(seconds, 2),
+        "rate": round(count / seconds),
+    }
+
+
 def _unary_drain(subscriber, subscription: str, count: int) -> int:
     received = 0
     idle_deadline = time.monotonic() + 10
@@ -246,6 +300,8 @@ def main() -> None:
                 answer = processed_times(**command)
             elif name == "raw_pull":
                 answer = raw_pull(**command)
+            elif name == "store_write_rate":
+                answer = store_write_rate(**command)
             elif name == "quit":
                 break
             else:

@@ -49,8 +49,8 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
-class Service:
-    """One process group started by the harness, its output in a log file."""
+class ManagedProcess:
+    """One process group started by the harness (or a fault test), its output in a log file."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
         self.name = name
@@ -108,7 +108,7 @@ class Service:
             return ""
 
 
-class Gunicorn(Service):
+class Gunicorn(ManagedProcess):
     """The API under ``gunicorn.conf.py``, bound to a free port on 127.0.0.1."""
 
     def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
@@ -147,7 +147,7 @@ class Gunicorn(Service):
         return [rss for pid in children_of(self.pid) if (rss := peak_rss_mb(pid)) is not None]
 
 
-class Worker(Service):
+class Worker(ManagedProcess):
     """``manage.py run_worker`` with the given arguments."""
 
     def __init__(self, name: str, env: dict[str, str], log_path: Path, arguments: list[str]) -> None:

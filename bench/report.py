@@ -273,6 +273,11 @@ def render(results: dict) -> str:
             out.append(
                 f"   Pub/Sub emulator raw ack-only pull: {methods} (ceiling used: {raw['ceiling_method']})"
             )
+        for shape in results.get("store_write") or []:
+            out.append(
+                f"   Firestore emulator, save_results alone: {shape['rate']:,} logs/s "
+                f"({shape['batch']} a commit, {shape['threads']} thread{'s' if shape['threads'] > 1 else ''})"
+            )
     if results.get("end_to_end"):
         out.append("\n3. End to end at 1,000/min (202 answered -> record processed)")
         body = [

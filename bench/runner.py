@@ -21,7 +21,7 @@ from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
 from bench.processes import Gunicorn
 from bench.svg import line_chart
-from bench.worker_load import drain, raw_pull
+from bench.worker_load import drain, raw_pull, store_write_rate
 from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
@@ -122,6 +122,8 @@ def drain_phase(workspace: Workspace, backend: str, plan: Plan, results: dict, p
             "ceiling_method": "streaming",
             "ceiling": methods["streaming"]["rate"],
         }
+        progress("the Firestore emulator's write rate for batches of results, no queue")
+        results["store_write"] = store_write_rate(workspace, plan)
 
 
 def workload_phase(
@@ -193,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
         "end_to_end": {},
         "drain": {},
         "raw_pull": None,
+        "store_write": None,
         "workload": {},
         "memory": {},
     }

@@ -58,3 +58,19 @@ def raw_pull(workspace: Workspace, plan: Plan) -> dict:
     env = workspace.phase_env("pubsub", "raw-pull")
     with Probe(env, workspace.log("probe-raw-pull")) as probe:
         return probe.call("raw_pull", count=plan.raw_pull_logs, call_timeout=600)
+
+
+# (results per commit, threads): what one worker at --concurrency 16 can batch, and the most
+# the store takes (Firestore's commit limit leaves room for 80 results with their bookkeeping).
+STORE_WRITE_SHAPES = ((16, 1), (80, 4))
+
+
+def store_write_rate(workspace: Workspace, plan: Plan) -> list[dict]:
+    """The Firestore emulator's own ceiling for the worker's writes: ``save_results`` alone."""
+    env = workspace.phase_env("pubsub", "store-write")
+    count = min(plan.raw_pull_logs, 5000)
+    with Probe(env, workspace.log("probe-store-write")) as probe:
+        return [
+            probe.call("store_write_rate", count=count, batch=batch, threads=threads, call_timeout=600)
+            for batch, threads in STORE_WRITE_SHAPES
+        ]

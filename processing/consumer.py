@@ -5,9 +5,11 @@ sleeping (the simulated processing), so threads are the cheap way to keep ~100
 messages in flight in one process. The pulling thread:
 
 - pulls only as many messages as there are idle handlers, so nothing waits
-  leased in a local buffer while its lease runs down; while handlers are busy it
-  lets a few of them become idle (at most ``REFILL_WAIT_SECONDS``) so that one
-  pull serves several of them;
+  leased in a local buffer while other workers could take it; while handlers are
+  busy it lets a few of them become idle (at most ``REFILL_WAIT_SECONDS``) so
+  that one pull serves several of them. The exception is quick messages (under
+  ``QUICK_HANDLING_SECONDS`` each, on a running mean): then it holds one batch
+  more, so a handler that finishes never waits for the next claim;
 - renews the lease of every message it holds every ``lease/3`` seconds, so a
   long message is never handed to a second worker while this one works on it;
 - on stop, gives back (nacks) what was pulled but not started, lets running

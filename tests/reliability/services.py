@@ -15,8 +15,6 @@ import http.client
 import json
 import os
 import signal
-import socket
-import subprocess
 import sys
 import time
 import urllib.error
@@ -25,6 +23,8 @@ from email.message import Message
 from pathlib import Path
 from urllib.parse import quote
 
+from bench.processes import ManagedProcess, free_port
+
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = sys.executable
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
@@ -32,12 +32,6 @@ SECRET_KEY = "reliability-tests-secret-key-" + "x" * 40
 # Only these are inherited from the test run; everything the app reads is set explicitly.
 INHERITED = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "USER", "LOGNAME")
 START_TIMEOUT_SECONDS = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def database_url(settings_dict: dict | None = None) -> str:
@@ -88,46 +82,16 @@ def service_environment(database: str, **overrides: str | float | int) -> dict[s
     return env
 
 
-class Service:
-    """One process group, its output in a log file the test can read."""
+class Service(ManagedProcess):
+    """One process group, its output in a log file the test can read; counts its starts."""
 
     def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
-        self.name = name
-        self.command = command
-        self.env = env
-        self.log_path = log_path
-        self.process: subprocess.Popen | None = None
+        super().__init__(name, command, env, log_path)
         self.starts = 0
 
     def start(self) -> None:
-        self._log_offset = self.log_path.stat().st_size if self.log_path.exists() else 0
-        with self.log_path.open("ab") as log:
-            self.process = subprocess.Popen(
-                self.command,
-                cwd=ROOT,
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                start_new_session=True,
-            )
+        super().start()
         self.starts += 1
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None, f"{self.name} was not started"
-        return self.process.pid
-
-    def running(self) -> bool:
-        return self.process is not None and self.process.poll() is None
-
-    def wait(self, timeout: float) -> int | None:
-        """The exit code, or None if still running after ``timeout`` seconds."""
-        assert self.process is not None
-        try:
-            return self.process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            return None
 
     def signal(self, signum: int) -> None:
         """Send ``signum`` to the main process only."""
@@ -142,24 +106,13 @@ class Service:
 
     def stop(self, grace: float = 15.0) -> None:
         """SIGTERM the group; SIGKILL whatever is left after ``grace`` seconds."""
-        if self.process is None:
-            return
-        if self.process.poll() is None:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.process.pid, signal.SIGTERM)
-            if self.wait(grace) is None:
-                self.kill()
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.process.pid, signal.SIGKILL)
+        super().stop(grace)
 
     def output(self) -> str:
         try:
             return self.log_path.read_text(errors="replace")
         except OSError:
             return ""
-
-    def log_tail(self, lines: int = 40) -> str:
-        return "\n".join(self.output().splitlines()[-lines:])
 
     def json_lines(self) -> list[dict]:
         """Every line of output that is a JSON object (the app's log lines and progress events)."""
