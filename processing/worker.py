@@ -22,7 +22,9 @@ message; ``process_message`` is both plus the one log line per outcome.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
 import time
 from dataclasses import dataclass
 
@@ -89,19 +91,33 @@ def decide(
     message_id: str,
     delivery_attempt: int,
     store: BaseLogStore | None = None,
+    work_slots: threading.Semaphore | None = None,
 ) -> Outcome:
     """Process one delivery of ``envelope`` and return what the queue should do with it.
 
     Log lines written meanwhile carry the envelope's request id and trace; the
     worker metrics (outcomes, timings, in flight) are recorded here, so the pull
-    worker and the push endpoint count alike.
+    worker and the push endpoint count alike. ``work_slots``, when given, is held
+    for the work itself only, so that a consumer can store some logs' results while
+    as many others as it has slots are being worked on.
     """
     with bound_to_envelope(envelope), metrics.in_flight():
-        return _decide(envelope, message_id=message_id, delivery_attempt=delivery_attempt, store=store)
+        return _decide(
+            envelope,
+            message_id=message_id,
+            delivery_attempt=delivery_attempt,
+            store=store,
+            work_slots=work_slots,
+        )
 
 
 def _decide(
-    envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, store: BaseLogStore | None
+    envelope: LogEnvelope,
+    *,
+    message_id: str,
+    delivery_attempt: int,
+    store: BaseLogStore | None,
+    work_slots: threading.Semaphore | None,
 ) -> Outcome:
     store = store or get_store()
     try:
@@ -116,7 +132,7 @@ def _decide(
         if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
             release_thread_connections()
         try:
-            with metrics.processing_timer():
+            with work_slots or contextlib.nullcontext(), metrics.processing_timer():
                 modified_data = pipeline.handle(envelope, attempt=attempt)
         except Exception as exc:
             return _failed(store, envelope, message_id, exc)
@@ -186,7 +202,11 @@ def _process_message(queue: BaseQueue, message: ReceivedMessage, *, store: BaseL
     started = time.monotonic()
     envelope = message.envelope
     outcome = decide(
-        envelope, message_id=message.message_id, delivery_attempt=message.delivery_attempt, store=store
+        envelope,
+        message_id=message.message_id,
+        delivery_attempt=message.delivery_attempt,
+        store=store,
+        work_slots=message.work_slots,
     )
     apply_outcome(queue, message, outcome)
     fields = {

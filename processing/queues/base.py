@@ -33,6 +33,9 @@ class ReceivedMessage:
     published_at: datetime | None
     # Backend-specific handle used by ack/nack/extend_lease (a lease token, an ack id...).
     lease: Any = None
+    # Held while the log is worked on, not while its result is stored, by consumers
+    # that run more handler threads than logs they work on at once (see PubSubQueue).
+    work_slots: threading.Semaphore | None = None
 
 
 @dataclass(frozen=True)

@@ -407,7 +407,17 @@ def decode_envelope(data: bytes) -> LogEnvelope:
 
 
 class StreamingConsumer:
-    """One streaming-pull session feeding ``handler``; knows when it has gone idle."""
+    """One streaming-pull session feeding ``handler``; knows when it has gone idle.
+
+    ``concurrency`` logs are worked on at once (``work_slots``), but it runs twice as
+    many handler threads and leases twice as many messages: while some threads wait
+    for their results to be stored (one Firestore commit shared by every result
+    ready at that moment), others already work on the next logs. With one thread a
+    log, commits held at most ``concurrency`` results and the handlers waited on the
+    emulator's round trips in lockstep (bench/README.md, "Batched worker writes").
+    At most ``concurrency`` more messages than are worked on are leased at any time,
+    each waiting for a slot at most as long as one log's work.
+    """
 
     poll_seconds = 0.2
 
@@ -417,6 +427,8 @@ class StreamingConsumer:
         self.queue = queue
         self.handler = handler
         self.concurrency = max(1, concurrency)
+        self.handler_threads = self.concurrency * 2
+        self.work_slots = threading.BoundedSemaphore(self.concurrency)
         self.lease_seconds = lease_seconds
         self._in_flight = 0
         self._last_activity = time.monotonic()
@@ -425,8 +437,8 @@ class StreamingConsumer:
     def flow_control(self) -> pubsub_v1.types.FlowControl:
         extension = lease_extension_seconds(self.lease_seconds)
         return pubsub_v1.types.FlowControl(
-            max_messages=self.concurrency,
-            max_bytes=self.concurrency * max(settings.INGEST_MAX_BODY_BYTES * 2, 1024 * 1024),
+            max_messages=self.handler_threads,
+            max_bytes=self.handler_threads * max(settings.INGEST_MAX_BODY_BYTES * 2, 1024 * 1024),
             max_lease_duration=self.queue.max_lease_duration_seconds,
             min_duration_per_lease_extension=extension,
             max_duration_per_lease_extension=extension,
@@ -450,6 +462,7 @@ class StreamingConsumer:
                     delivery_attempt=streamed.delivery_attempt or 0,
                     published_at=streamed.publish_time,
                     lease=streamed,
+                    work_slots=self.work_slots,
                 )
             )
         except Exception:
@@ -472,7 +485,7 @@ class StreamingConsumer:
 
     def run(self, stop_event: threading.Event, *, idle_exit_seconds: float | None = None) -> None:
         scheduler = ThreadScheduler(
-            executor=ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="pubsub-handler")
+            executor=ThreadPoolExecutor(max_workers=self.handler_threads, thread_name_prefix="pubsub-handler")
         )
         future = self.queue.subscriber.subscribe(
             self.queue.subscription_path,

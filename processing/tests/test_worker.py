@@ -2,6 +2,7 @@
 
 import json
 import logging
+import threading
 from unittest import mock
 
 import pytest
@@ -90,6 +91,33 @@ def test_a_duplicate_caught_by_the_save_counts_as_a_duplicate_not_a_second_proce
         deliver(envelope, store, attempt=1, message_id="m-2")
 
     record_outcome.assert_called_once_with(envelope.tenant_id, worker.metrics.OUTCOME_DUPLICATE)
+
+
+def test_work_slots_are_held_for_the_work_and_free_while_the_result_is_stored(fake_store):
+    slots = threading.BoundedSemaphore(1)
+    seen = {}
+    real_save = fake_store.save_result
+
+    def work(envelope, attempt):
+        seen["free during the work"] = slots.acquire(blocking=False)
+        return "done"
+
+    def save(*args, **kwargs):
+        seen["free while storing"] = slots.acquire(blocking=False)
+        slots.release()
+        return real_save(*args, **kwargs)
+
+    with (
+        mock.patch("processing.worker.pipeline.handle", side_effect=work),
+        mock.patch.object(fake_store, "save_result", side_effect=save),
+    ):
+        outcome = decide(
+            make_envelope(), message_id="m-1", delivery_attempt=1, store=fake_store, work_slots=slots
+        )
+
+    assert outcome.action == ACK
+    assert seen == {"free during the work": False, "free while storing": True}
+    assert slots.acquire(blocking=False)  # given back afterwards
 
 
 # -- failures, backoff, dead letters ----------------------------------------------

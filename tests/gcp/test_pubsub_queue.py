@@ -85,18 +85,26 @@ def test_streaming_consume_hands_every_message_to_the_handler_and_exits_when_idl
     assert pubsub_queue.pull(10, 10) == []
 
 
-def test_streaming_consume_runs_at_most_concurrency_handlers_at_once(pubsub_queue):
-    pubsub_queue.publish_many([new_envelope() for _ in range(12)])
-    running, peak, done, lock = 0, 0, [], threading.Lock()
+def test_streaming_consume_works_on_at_most_concurrency_logs_while_others_store_results(pubsub_queue):
+    pubsub_queue.publish_many([new_envelope() for _ in range(24)])
+    lock = threading.Lock()
+    counts = {"working": 0, "peak_working": 0, "handlers": 0, "peak_handlers": 0}
+    done = []
 
     def handler(message):
-        nonlocal running, peak
         with lock:
-            running += 1
-            peak = max(peak, running)
-        time.sleep(0.3)
+            counts["handlers"] += 1
+            counts["peak_handlers"] = max(counts["peak_handlers"], counts["handlers"])
+        with message.work_slots:  # as decide() holds it around the work
+            with lock:
+                counts["working"] += 1
+                counts["peak_working"] = max(counts["peak_working"], counts["working"])
+            time.sleep(0.2)
+            with lock:
+                counts["working"] -= 1
+        time.sleep(0.4)  # storing the result: outside the work slots
         with lock:
-            running -= 1
+            counts["handlers"] -= 1
             done.append(message.message_id)
         pubsub_queue.ack(message)
 
@@ -104,8 +112,9 @@ def test_streaming_consume_runs_at_most_concurrency_handlers_at_once(pubsub_queu
     thread.join(timeout=60)
 
     assert errors == []
-    assert len(done) == 12
-    assert peak == 3
+    assert len(done) == 24
+    assert counts["peak_working"] == 3
+    assert 3 < counts["peak_handlers"] <= 6  # results stored meanwhile, in bounded number
 
 
 def test_a_streamed_nack_with_a_delay_holds_the_message_back(pubsub_queue):

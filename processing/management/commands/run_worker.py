@@ -42,7 +42,8 @@ class Command(BaseCommand):
             "--concurrency",
             type=int,
             default=DEFAULT_CONCURRENCY,
-            help=f"Messages processed at once (threads). Default {DEFAULT_CONCURRENCY}.",
+            help=f"Logs worked on at once (threads; on Pub/Sub as many again store results). "
+            f"Default {DEFAULT_CONCURRENCY}.",
         )
         parser.add_argument(
             "--lease-seconds",
