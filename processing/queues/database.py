@@ -42,6 +42,8 @@ logger = logging.getLogger(__name__)
 
 # How long the readiness check waits for the queue's write lock before calling it unavailable.
 CHECK_LOCK_TIMEOUT_SECONDS = 1.0
+# How long a publish waits for a table lock on PostgreSQL (SQLite: its busy timeout).
+PUBLISH_LOCK_TIMEOUT_SECONDS = 2.0
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,14 @@ class DatabaseQueue(BaseQueue):
 
     @staticmethod
     def _insert_rows(rows: list[QueueMessage]) -> list[str]:
+        own_transaction = not connection.in_atomic_block
         with transaction.atomic():
+            if own_transaction and connection.vendor == "postgresql":
+                # A lock held elsewhere (a migration, a stuck transaction) refuses the
+                # publish within seconds, as SQLite's busy timeout does, rather than
+                # holding the request until gunicorn gives up on it.
+                with connection.cursor() as cursor:
+                    cursor.execute(f"SET LOCAL lock_timeout = {int(PUBLISH_LOCK_TIMEOUT_SECONDS * 1000)}")
             QueueMessage.objects.bulk_create(rows)
         return [str(row.message_id) for row in rows]
 

@@ -137,6 +137,17 @@ def test_check_reports_the_queue_unavailable_while_its_write_lock_is_held_elsewh
     queue.publish(make_envelope())  # the probe left the connection as it found it
 
 
+def test_a_publish_while_the_write_lock_is_held_elsewhere_is_refused_within_seconds():
+    queue = DatabaseQueue()
+
+    with write_lock_held_elsewhere(), pytest.raises(QueueUnavailable):
+        queue.publish(make_envelope())  # SQLite: busy timeout; PostgreSQL: lock_timeout
+
+    assert QueueMessage.objects.count() == 0
+    queue.publish(make_envelope())
+    assert QueueMessage.objects.count() == 1
+
+
 def test_ack_nack_and_extend_on_a_database_error_raise_queue_unavailable():
     queue = DatabaseQueue()
     queue.publish(make_envelope())
