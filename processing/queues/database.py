@@ -95,16 +95,13 @@ class DatabaseQueue(BaseQueue):
                 # holding the request until gunicorn gives up on it.
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = {int(PUBLISH_LOCK_TIMEOUT_SECONDS * 1000)}")
-            QueueMessage.objects.bulk_create(rows)
+            QueueMessage.objects.bulk_create(rows, batch_size=500)
         return [str(row.message_id) for row in rows]
 
     @_unavailable_on_database_error
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
         now = timezone.now()
-        rows = [QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes]
-        with transaction.atomic():
-            QueueMessage.objects.bulk_create(rows, batch_size=500)
-        return [str(row.message_id) for row in rows]
+        return self._insert_rows([QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes])
 
     @_unavailable_on_database_error
     def replay(self, envelope: LogEnvelope) -> str:
