@@ -32,15 +32,13 @@ Contract details the tests pin down beyond the docstrings of ``BaseQueue``:
 
 from __future__ import annotations
 
-import threading
 import time
 import uuid
 from dataclasses import dataclass
 
-from django.db import connections
-
 from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues.base import BaseQueue, ReceivedMessage
+from tests.threads import in_threads
 
 
 @dataclass
@@ -204,25 +202,9 @@ class QueueContract:
         total = 12
         queue_backend.queue.publish_many([make_envelope(f"log {index}") for index in range(total)])
         messages = pull_until(queue_backend, total, lease=queue_backend.short_lease)
-        errors: list[BaseException] = []
-        start = threading.Barrier(total)
 
-        def ack_in_thread(message: ReceivedMessage) -> None:
-            try:
-                start.wait()
-                queue_backend.queue.ack(message)
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
+        in_threads(total, lambda index: queue_backend.queue.ack(messages[index]))
 
-        threads = [threading.Thread(target=ack_in_thread, args=(message,)) for message in messages]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-
-        assert errors == []
         assert pull_nothing_for(queue_backend, queue_backend.short_lease + queue_backend.quiet_seconds) == []
 
     def test_a_nacked_message_comes_back_at_once_without_a_delay(self, queue_backend):
@@ -345,31 +327,19 @@ class QueueContract:
     def test_concurrent_pullers_each_get_a_message_exactly_once(self, queue_backend):
         total, pullers = 60, 6
         message_ids = set(queue_backend.queue.publish_many([make_envelope() for _ in range(total)]))
-        received: list[list[str]] = [[] for _ in range(pullers)]
-        errors: list[BaseException] = []
-        start = threading.Barrier(pullers)
 
-        def pull_in_thread(index: int) -> None:
-            try:
-                start.wait()
-                idle_since = time.monotonic()
-                while time.monotonic() - idle_since < max(queue_backend.quiet_seconds, 0.5):
-                    batch = queue_backend.queue.pull(4, queue_backend.long_lease)
-                    if batch:
-                        idle_since = time.monotonic()
-                    received[index] += [message.message_id for message in batch]
-            except BaseException as exc:
-                errors.append(exc)
-            finally:
-                connections.close_all()
+        def pull_until_idle(index: int) -> list[str]:
+            pulled: list[str] = []
+            idle_since = time.monotonic()
+            while time.monotonic() - idle_since < max(queue_backend.quiet_seconds, 0.5):
+                batch = queue_backend.queue.pull(4, queue_backend.long_lease)
+                if batch:
+                    idle_since = time.monotonic()
+                pulled += [message.message_id for message in batch]
+            return pulled
 
-        threads = [threading.Thread(target=pull_in_thread, args=(index,)) for index in range(pullers)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
+        received = in_threads(pullers, pull_until_idle)
 
         everything = [message_id for per_thread in received for message_id in per_thread]
-        assert errors == []
         assert sorted(everything) == sorted(message_ids)
         assert len(everything) == len(set(everything)) == total

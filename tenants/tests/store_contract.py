@@ -35,12 +35,10 @@ the docstrings of ``BaseLogStore``:
 
 from __future__ import annotations
 
-import threading
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connections
 
 from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from tenants.stores.base import (
@@ -52,6 +50,7 @@ from tenants.stores.base import (
     BaseLogStore,
     ProcessedLog,
 )
+from tests.threads import in_threads
 
 BASE_TIME = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)
 
@@ -91,33 +90,6 @@ def process(store: BaseLogStore, envelope: LogEnvelope, *, processed_at: datetim
 
 def fail(store: BaseLogStore, envelope: LogEnvelope, error: str = "boom") -> int:
     return store.record_failure(envelope, error=error, message_id=f"msg-{envelope.log_id}")
-
-
-def in_threads(count: int, target) -> list:
-    """Run ``target(index)`` on ``count`` threads started together; return results in order."""
-    results: list = [None] * count
-    errors: list[BaseException] = []
-    barrier = threading.Barrier(count)
-
-    def run(index: int) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = target(index)
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            # Threads get their own database connections; leave none open behind.
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a store call hung"
-    if errors:
-        raise errors[0]
-    return results
 
 
 class LogStoreContract:
