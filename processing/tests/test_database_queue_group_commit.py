@@ -1,16 +1,16 @@
 """Group commit in the database queue: concurrent publishes share a transaction, none is acked early."""
 
-import threading
 import time
 from unittest import mock
 
 import pytest
-from django.db import OperationalError, connections, transaction
+from django.db import OperationalError, transaction
 
 from processing.models import QueueMessage
 from processing.queues.base import QueueUnavailable
 from processing.queues.database import DatabaseQueue
 from processing.tests.conftest import make_envelope
+from tests.threads import in_threads
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -19,24 +19,14 @@ THREADS = 12
 
 def publish_concurrently(queue: DatabaseQueue, count: int = THREADS) -> list:
     """``count`` threads publish at once; each result is a message id or the exception raised."""
-    start = threading.Barrier(count)
-    results: list = [None] * count
 
-    def publish(index: int) -> None:
+    def publish(index: int):
         try:
-            start.wait()
-            results[index] = queue.publish(make_envelope(f"log {index}"))
+            return queue.publish(make_envelope(f"log {index}"))
         except Exception as exc:
-            results[index] = exc
-        finally:
-            connections.close_all()
+            return exc
 
-    threads = [threading.Thread(target=publish, args=(index,)) for index in range(count)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-    return results
+    return in_threads(count, publish)
 
 
 def test_concurrent_publishes_share_commits_and_each_row_is_stored():
