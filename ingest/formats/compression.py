@@ -154,6 +154,8 @@ class DecodingReader:
                 return b"".join(chunks)
             chunks.append(chunk)
             if self.decoded_bytes > max_decoded_bytes:
+                if self.encoding == IDENTITY:
+                    raise PayloadTooLarge(f"The body is larger than the limit of {max_decoded_bytes} bytes.")
                 raise PayloadTooLarge(
                     f"The body decompresses to more than the limit of {max_decoded_bytes} bytes."
                 )

@@ -227,7 +227,7 @@ def test_a_body_of_exactly_the_decoded_bound_is_accepted():
 
 
 def test_an_identity_body_is_bounded_by_the_decoded_limit_too():
-    with pytest.raises(PayloadTooLarge):
+    with pytest.raises(PayloadTooLarge, match="larger than the limit of 1000 bytes"):
         decode(b"x" * 1001, None, max_decoded=1000, content_length=None)
 
 
