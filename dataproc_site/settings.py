@@ -209,7 +209,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "ingest.errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "core.errors.json_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -227,7 +227,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Several bodies have a "status"; name each choice set once.
     "ENUM_NAME_OVERRIDES": {
-        "LogStatusEnum": "tenants.stores.base.STATUSES",
+        "LogStatusEnum": "core.records.STATUSES",
         "AcceptedStatusEnum": ["accepted"],
         "OkStatusEnum": ["ok"],
     },

@@ -16,7 +16,7 @@ urlpatterns = [
 
 # The API answers errors in JSON even when no DRF view is reached (unknown routes,
 # a bad Host header, a crash); the admin and the docs keep Django's HTML pages.
-handler400 = "ingest.errors.bad_request"
-handler403 = "ingest.errors.permission_denied"
-handler404 = "ingest.errors.page_not_found"
-handler500 = "ingest.errors.server_error"
+handler400 = "core.errors.bad_request"
+handler403 = "core.errors.permission_denied"
+handler404 = "core.errors.page_not_found"
+handler500 = "core.errors.server_error"

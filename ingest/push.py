@@ -40,8 +40,8 @@ from django.views.decorators.http import require_POST
 from google.auth import exceptions as auth_exceptions
 from google.auth import jwt
 
+from core.envelope import LogEnvelope
 from dataproc_site.observability import context
-from ingest.envelope import LogEnvelope
 from processing.queues import QueueUnavailable, ReceivedMessage, get_queue
 from processing.queues.pubsub import PubSubQueue, decode_envelope
 from processing.worker import ACK, DEAD_LETTER, decide

@@ -2,7 +2,7 @@
 
 Uploads are validated by ``ingest.uploads`` (faster, and exact about line numbers);
 the request serializers here only describe them. The patterns below mirror
-``ingest.identifiers`` and ``ingest.uploads.text_error`` so generated clients and
+``core.identifiers`` and ``ingest.uploads.text_error`` so generated clients and
 fuzzers produce what the API accepts.
 """
 
@@ -11,11 +11,11 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest.envelope import SOURCES
-from ingest.identifiers import IDENTIFIER_MAX_LENGTH
-from tenants.stores.base import STATUSES
+from core.envelope import SOURCES
+from core.identifiers import IDENTIFIER_MAX_LENGTH
+from core.records import STATUSES
 
-# 1-128 of [A-Za-z0-9._:-], not "." or "..", not "__name__" (ingest.identifiers).
+# 1-128 of [A-Za-z0-9._:-], not "." or "..", not "__name__" (core.identifiers).
 IDENTIFIER_PATTERN = r"^(?!\.{1,2}$)(?!__.*__$)[A-Za-z0-9._:-]{1,128}$"
 # Not blank, and no NUL (ingest.uploads.text_error).
 TEXT_PATTERN = r"^[^\u0000]*\S[^\u0000]*$"

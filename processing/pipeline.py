@@ -20,7 +20,7 @@ import time
 
 from django.conf import settings
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 from processing.redaction import redact
 
 DEMO_FAILURE_MARKER = re.compile(r"\[demo:fail=(?P<times>\d{1,4}|always)\]")

@@ -31,9 +31,9 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.utils import timezone
 
+from core.envelope import LogEnvelope
 from dataproc_site.observability import metrics
 from dataproc_site.observability.context import bound_to_envelope
-from ingest.envelope import LogEnvelope
 from processing import pipeline
 from processing.db import release_thread_connections
 from processing.queues.base import BaseQueue, ReceivedMessage

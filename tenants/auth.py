@@ -27,7 +27,7 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ingest.errors import NotAuthenticated
+from core.errors import NotAuthenticated
 from tenants.models import Tenant, TenantAPIKey
 
 AUTH_OPEN = "open"

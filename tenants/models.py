@@ -4,8 +4,8 @@ from django.conf import settings
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from ingest.identifiers import IDENTIFIER_MAX_LENGTH
-from tenants.stores.base import STATUSES
+from core.identifiers import IDENTIFIER_MAX_LENGTH
+from core.records import STATUSES
 
 
 class Tenant(models.Model):

@@ -7,9 +7,10 @@ from datetime import datetime
 
 from django.db import DataError
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
+from core.records import STATUSES, LogPage, LogRecord
 from processing.queues.base import BaseQueue, QueueUnavailable
-from tenants.stores.base import STATUSES, BaseLogStore, LogPage, LogRecord, StoreUnavailable
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 
 class RecordingQueue(BaseQueue):

@@ -6,8 +6,8 @@ import json
 import pytest
 from django.test import RequestFactory
 
+from core.errors import InvalidRequest, PayloadTooLarge, server_error
 from ingest import uploads
-from ingest.errors import InvalidRequest, PayloadTooLarge, server_error
 from processing.queues import get_queue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]

@@ -6,7 +6,7 @@ from datetime import datetime
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON
+from core.envelope import SOURCE_JSON
 from tenants.models import Tenant
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from ingest.envelope import SOURCE_TEXT
+from core.envelope import SOURCE_TEXT
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]
 

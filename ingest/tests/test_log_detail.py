@@ -2,9 +2,9 @@
 
 import pytest
 
+from core.records import STATUS_RETRYING
 from ingest.tests.records import make_record
 from tenants.models import Tenant
-from tenants.stores.base import STATUS_RETRYING
 
 pytestmark = pytest.mark.django_db
 
@@ -133,7 +133,7 @@ def test_api_key_mode_refuses_another_tenants_header(client, store, acme_key, be
 def test_it_reads_from_the_database_store(client, settings):
     from datetime import UTC, datetime
 
-    from ingest.envelope import LogEnvelope
+    from core.envelope import LogEnvelope
     from tenants.stores import get_store
 
     settings.LOG_STORE_BACKEND = "database"

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
+from core.records import STATUS_DEAD_LETTERED, STATUS_RETRYING
 from ingest.tests.records import make_record
 from tenants.stores import get_store
-from tenants.stores.base import STATUS_DEAD_LETTERED, STATUS_RETRYING
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]
 

@@ -14,9 +14,9 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.views import APIView
 
+from core.errors import Forbidden, InvalidRequest
+from core.identifiers import identifier_error
 from dataproc_site.observability import context
-from ingest.errors import Forbidden, InvalidRequest
-from ingest.identifiers import identifier_error
 from ingest.request_meta import request_id_from
 from tenants.auth import AUTH_API_KEY, TenantKeyAuthentication, auth_mode, tenant_policy
 

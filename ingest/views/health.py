@@ -9,7 +9,7 @@ from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ingest.errors import retry_after_value
+from core.errors import retry_after_value
 from ingest.schema import RETRY_AFTER_HEADER
 from ingest.serializers import HealthSerializer, NotReadySerializer, ReadySerializer
 from ingest.views.base import ApiView

@@ -10,9 +10,9 @@ from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, 
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from core.envelope import LogEnvelope, utc_now_iso
+from core.errors import Forbidden, RateLimited, ServiceUnavailable
 from dataproc_site.observability import context, metrics
-from ingest.envelope import LogEnvelope, utc_now_iso
-from ingest.errors import Forbidden, RateLimited, ServiceUnavailable
 from ingest.request_meta import trace_from
 from ingest.schema import (
     AUTH_ERRORS,

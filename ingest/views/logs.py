@@ -14,8 +14,8 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from ingest.errors import InvalidRequest, NotFound, ServiceUnavailable
-from ingest.identifiers import identifier_error
+from core.errors import InvalidRequest, NotFound, ServiceUnavailable
+from core.identifiers import identifier_error
 from ingest.schema import (
     AUTH_ERRORS,
     REQUEST_ID_HEADER,

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 
 
 class QueueUnavailable(Exception):

@@ -32,9 +32,9 @@ from django.db.models import F, Min, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.envelope import LogEnvelope
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.observability import metrics
-from ingest.envelope import LogEnvelope
 from processing.models import QueueMessage
 from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, ReceivedMessage
 

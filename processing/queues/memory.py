@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 from processing.queues.base import BaseQueue, QueueStats, ReceivedMessage
 
 

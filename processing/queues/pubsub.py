@@ -36,7 +36,7 @@ from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 from processing.db import release_thread_connections
 from processing.queues.base import BaseQueue, MessageHandler, QueueUnavailable, ReceivedMessage
 

@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.queues.memory import MemoryQueue
 from processing.tests.fakes import FakeLogStore
 

@@ -10,15 +10,9 @@ from __future__ import annotations
 import threading
 from datetime import datetime
 
-from ingest.envelope import LogEnvelope
-from tenants.stores.base import (
-    STATUS_DEAD_LETTERED,
-    STATUS_PROCESSED,
-    STATUS_RETRYING,
-    BaseLogStore,
-    LogRecord,
-    StoreUnavailable,
-)
+from core.envelope import LogEnvelope
+from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING, LogRecord
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 
 class FakeLogStore(BaseLogStore):

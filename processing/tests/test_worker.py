@@ -8,10 +8,11 @@ from unittest import mock
 import pytest
 from django.test import override_settings
 
+from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
 from processing import worker
 from processing.tests.conftest import make_envelope
 from processing.worker import ACK, DEAD_LETTER, RETRY, Outcome, apply_outcome, backoff_seconds, decide
-from tenants.stores.base import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING, StoreUnavailable
+from tenants.stores.base import StoreUnavailable
 
 
 @pytest.fixture(params=["fake", "database"])

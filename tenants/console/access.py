@@ -14,7 +14,7 @@ from functools import cached_property
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import Http404
 
-from ingest.identifiers import identifier_error
+from core.identifiers import identifier_error
 from tenants.models import Tenant
 
 VIEW_ORIGINAL_TEXT_PERMISSION = "tenants.view_original_text"

@@ -13,7 +13,7 @@ from datetime import UTC
 from django import forms
 from django.core.exceptions import ValidationError
 
-from ingest.identifiers import identifier_error
+from core.identifiers import identifier_error
 from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
 
 STATUS_LABELS = {

@@ -6,18 +6,17 @@ from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.module_loading import import_string
 
-from tenants.stores.base import (
+from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     LogPage,
     LogRecord,
-    StoreUnavailable,
     TenantSummary,
 )
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 __all__ = [
     "STATUSES",

@@ -32,22 +32,21 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from dataproc_site.coalescing import Coalescer
-from ingest.envelope import LogEnvelope
-from tenants.models import StoredLog
-from tenants.stores.base import (
+from core.envelope import LogEnvelope
+from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     LogPage,
     LogRecord,
     ProcessedLog,
-    StoreUnavailable,
     TenantSummary,
 )
+from dataproc_site.coalescing import Coalescer
+from tenants.models import StoredLog
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 

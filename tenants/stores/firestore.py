@@ -45,21 +45,20 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from dataproc_site.coalescing import Coalescer
-from ingest.envelope import LogEnvelope
-from tenants.stores.base import (
+from core.envelope import LogEnvelope
+from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     LogPage,
     LogRecord,
     ProcessedLog,
-    StoreUnavailable,
     TenantSummary,
 )
+from dataproc_site.coalescing import Coalescer
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 from tenants.stores.database import decode_cursor, encode_cursor, parse_received_at
 
 logger = logging.getLogger(__name__)

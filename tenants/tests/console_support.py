@@ -9,7 +9,7 @@ import pytest
 from django.contrib.auth.models import Permission, User
 from django.urls import reverse
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues import BaseQueue, QueueStats, QueueUnavailable
 from tenants.models import Tenant
 from tenants.stores import get_store

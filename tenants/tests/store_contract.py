@@ -40,16 +40,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
-from tenants.stores.base import (
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     ProcessedLog,
 )
+from tenants.stores.base import BaseLogStore
 from tests.threads import in_threads
 
 BASE_TIME = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from tenants.console.chart import build_activity_chart, nice_step
 from tenants.console.views.overview import format_age
 from tenants.models import Tenant

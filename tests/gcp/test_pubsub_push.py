@@ -13,7 +13,7 @@ import uuid
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from tenants.stores import STATUS_PROCESSED, STATUS_RETRYING, get_store
 from tests.gcp.tokens import (
     PUSH_AUDIENCE,

@@ -20,7 +20,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.models import QueueMessage
 from tenants.models import Tenant, TenantAPIKey
 from tenants.stores import STATUS_DEAD_LETTERED, get_store

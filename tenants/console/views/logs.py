@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import reverse
 
-from ingest.identifiers import identifier_error
+from core.identifiers import identifier_error
 from tenants.console.forms import STATUS_LABELS, LogFilterForm, LogRef
 from tenants.console.pagination import CURSOR_PARAM, TRAIL_PARAM, current_cursor, cursor_links
 from tenants.console.replay import is_replayable

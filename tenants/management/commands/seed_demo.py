@@ -23,7 +23,7 @@ from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues import get_queue
 from tenants.models import Tenant
 from tenants.stores import get_store
