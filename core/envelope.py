@@ -47,3 +47,14 @@ class LogEnvelope:
     @classmethod
     def from_json(cls, raw: str | bytes) -> LogEnvelope:
         return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LogEnvelope:
+        """A payload off a queue as an envelope; ValueError when it is not one (park it, never retry)."""
+        try:
+            payload = json.loads(data)
+            if not isinstance(payload, dict):
+                raise ValueError("payload is not a JSON object")
+            return cls.from_dict(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+            raise ValueError(f"payload is not a log envelope: {exc}") from exc

@@ -30,7 +30,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # django.contrib.admin, with the staff console's URLs on the default admin site.
-    "tenants.console.apps.ConsoleAdminConfig",
+    "console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -44,6 +44,9 @@ INSTALLED_APPS = [
     "tenants",
     "processing",
     "ingest",
+    "logs_api",
+    "probes",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -197,6 +200,12 @@ WORKER_LEASE_SECONDS = env.float("WORKER_LEASE_SECONDS", default=30.0)
 WORKER_BACKOFF_BASE_SECONDS = env.float("WORKER_BACKOFF_BASE_SECONDS", default=2.0)
 WORKER_BACKOFF_MAX_SECONDS = env.float("WORKER_BACKOFF_MAX_SECONDS", default=300.0)
 WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", default=30.0)
+# The longest one log may be worked on (its simulated work included) before the
+# consumer gives up on it: the lease is no longer renewed and the attempt counts as
+# failed, so a hung handler cannot hold a message forever (docs/processing.md).
+WORKER_MESSAGE_DEADLINE_SECONDS = env.float("WORKER_MESSAGE_DEADLINE_SECONDS", default=3600.0)
+if WORKER_MESSAGE_DEADLINE_SECONDS <= 0:
+    raise ImproperlyConfigured("WORKER_MESSAGE_DEADLINE_SECONDS must be positive.")
 PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
 if PROCESSING_DELAY_PER_CHAR < 0:
     raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")
@@ -209,7 +218,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "core.errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "dataproc_site.api.error_handlers.json_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -219,7 +228,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "ingest.schema.require_tenant_header_in_open_mode",
+        "logs_api.schema.require_tenant_header_in_open_mode",
     ],
     # The docs UI from drf-spectacular-sidecar's static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",

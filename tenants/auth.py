@@ -28,6 +28,7 @@ from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
 from core.errors import NotAuthenticated
+from dataproc_site.api.credentials import bearer_token
 from tenants.models import Tenant, TenantAPIKey
 
 AUTH_OPEN = "open"
@@ -135,13 +136,7 @@ def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | N
 
 def presented_key(request: Request | Any) -> str | None:
     """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``, if any."""
-    authorization = request.META.get("HTTP_AUTHORIZATION", "")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    key = request.META.get("HTTP_X_API_KEY", "").strip()
-    return key or None
+    return bearer_token(request.META) or request.META.get("HTTP_X_API_KEY", "").strip() or None
 
 
 def resolve_key(key: str) -> KeyGrant | None:

@@ -6,7 +6,7 @@ import pytest
 
 from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.queues.memory import MemoryQueue
-from processing.tests.fakes import FakeLogStore
+from tenants.stores.memory import MemoryLogStore
 
 
 def make_envelope(text: str = "User 555-0199 accessed the system", **fields) -> LogEnvelope:
@@ -17,8 +17,8 @@ def make_envelope(text: str = "User 555-0199 accessed the system", **fields) -> 
 
 
 @pytest.fixture
-def fake_store() -> FakeLogStore:
-    return FakeLogStore()
+def memory_store() -> MemoryLogStore:
+    return MemoryLogStore()
 
 
 @pytest.fixture

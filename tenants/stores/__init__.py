@@ -1,11 +1,5 @@
 """Log-store backends, chosen by the LOG_STORE_BACKEND setting (short name or dotted path)."""
 
-import threading
-
-from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
-from django.utils.module_loading import import_string
-
 from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
@@ -16,6 +10,7 @@ from core.records import (
     LogRecord,
     TenantSummary,
 )
+from dataproc_site.backends import BackendAccessor
 from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 __all__ = [
@@ -36,34 +31,19 @@ __all__ = [
 BACKEND_ALIASES = {
     "database": "tenants.stores.database.DatabaseLogStore",
     "firestore": "tenants.stores.firestore.FirestoreLogStore",
+    "memory": "tenants.stores.memory.MemoryLogStore",
 }
 
-_lock = threading.Lock()
-_store: BaseLogStore | None = None
-
-
-def load_store_class(backend: str) -> type[BaseLogStore]:
-    path = BACKEND_ALIASES.get(backend, backend)
-    try:
-        return import_string(path)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"LOG_STORE_BACKEND {backend!r} cannot be loaded: {exc}") from exc
+stores: BackendAccessor[BaseLogStore] = BackendAccessor(
+    "LOG_STORE_BACKEND", BACKEND_ALIASES, BaseLogStore, check_id="tenants.E001"
+)
 
 
 def get_store() -> BaseLogStore:
     """The process-wide log store, built on first use (after any fork)."""
-    global _store
-    if _store is None:
-        with _lock:
-            if _store is None:
-                _store = load_store_class(settings.LOG_STORE_BACKEND)()
-    return _store
+    return stores.get()
 
 
 def reset_store() -> None:
     """Forget the cached backend (tests that switch LOG_STORE_BACKEND)."""
-    global _store
-    with _lock:
-        if _store is not None:
-            _store.close()
-        _store = None
+    stores.reset()

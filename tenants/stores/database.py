@@ -10,10 +10,7 @@ without counting an attempt against the log.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 import logging
 import operator
 from collections.abc import Callable
@@ -32,6 +29,7 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
+from core.cursors import decode_cursor, encode_cursor, parse_received_at
 from core.envelope import LogEnvelope
 from core.records import (
     STATUS_DEAD_LETTERED,
@@ -85,32 +83,6 @@ def _close_if_broken(using: str) -> None:
         connection.close_if_unusable_or_obsolete()
     except DatabaseError:
         logger.debug("closing a broken database connection failed", exc_info=True)
-
-
-def parse_received_at(value: str) -> datetime:
-    """The envelope's ISO timestamp as an aware datetime (naive values are UTC)."""
-    moment = datetime.fromisoformat(value)
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
-def encode_cursor(received_at: datetime, log_id: str) -> str:
-    """Opaque keyset position: the last record of a page."""
-    raw = json.dumps([received_at.isoformat(), log_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Inverse of ``encode_cursor``; ValueError for anything it did not produce."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        received_at, log_id = json.loads(raw)
-        if not isinstance(received_at, str) or not isinstance(log_id, str):
-            raise TypeError("cursor fields must be strings")
-        return parse_received_at(received_at), log_id
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
-        raise ValueError(f"invalid cursor: {cursor!r}") from exc
 
 
 def _bounded(value: str, field_name: str) -> str:

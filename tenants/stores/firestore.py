@@ -45,6 +45,7 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
+from core.cursors import decode_cursor, encode_cursor, parse_received_at
 from core.envelope import LogEnvelope
 from core.records import (
     STATUS_DEAD_LETTERED,
@@ -59,7 +60,6 @@ from core.records import (
 )
 from dataproc_site.coalescing import Coalescer
 from tenants.stores.base import BaseLogStore, StoreUnavailable
-from tenants.stores.database import decode_cursor, encode_cursor, parse_received_at
 
 logger = logging.getLogger(__name__)
 
