@@ -8,12 +8,13 @@ provider releases that recreate secrets, lock files nobody committed, plan diffs
 never go away.
 """
 
+import json
 import re
 
 import pytest
 
 from tests.infra import terraform_config as tf
-from tests.infra.terraform_config import REPO
+from tests.infra.terraform_config import REPO, only
 
 MAKEFILE = REPO / "Makefile"
 GUIDE = REPO / "docs" / "deploy.md"
@@ -100,6 +101,14 @@ def test_the_google_provider_floor_is_past_the_release_that_recreated_secret_ver
 # --- 6. the smaller ones ------------------------------------------------------------------
 
 
+def test_secret_versions_are_replaced_create_before_destroy():
+    """Delete-first left a window in which "latest" named no enabled version."""
+    versions = tf.module().resources["google_secret_manager_secret_version"]
+    assert versions
+    for name, version in versions.items():
+        assert only(version["lifecycle"])["create_before_destroy"] is True, name
+
+
 def omitted_values(value, path=""):
     """Values the Monitoring API leaves out of a dashboard it returns: zero, empty,
     false, and enum defaults; each would be a diff on every plan."""
@@ -117,3 +126,18 @@ def omitted_values(value, path=""):
             yield from omitted_values(item, f"{path}[{index}]")
     elif value in (0, "", False):
         yield path
+
+
+def test_the_dashboard_json_holds_nothing_the_api_omits():
+    dashboard = json.loads((tf.MODULE / "dashboard.json").read_text())
+    assert list(omitted_values(dashboard)) == []
+    assert list(omitted_values({"a": {"xPos": 0, "labels": {}}, "b": {"mode": "COLOR"}})) == [
+        ".a.xPos",
+        ".a.labels",
+        ".b.mode",
+    ]
+
+
+def test_terraform_destroy_abandons_the_database_user_that_owns_the_tables():
+    user = tf.module().resource("google_sql_user", "django")
+    assert user["deletion_policy"] == "ABANDON"
