@@ -79,6 +79,31 @@ def alert_conditions(config):
                     yield name, block
 
 
+def test_every_alert_filter_restricts_the_resource_type():
+    """The Monitoring API refuses a condition whose filter has no resource.type
+    restriction (the worker-restarts condition on the log-based metric had none)."""
+    config = tf.module()
+    checked = 0
+    for name, condition in alert_conditions(config):
+        for key in ("filter", "denominator_filter"):
+            if key in condition:
+                resolved = tf.resolve_locals(config, condition[key])
+                assert re.search(r'resource\.type\s*=\s*\\?"', resolved), f"{name}.{key}: {resolved}"
+                checked += 1
+    assert checked >= len(config.resources["google_monitoring_alert_policy"])
+    assert config.locals["worker_resource_type"] == (
+        '${local.push_mode ? "cloud_run_revision" : "cloud_run_worker_pool"}'
+    )
+
+
+def test_every_dashboard_chart_restricts_the_resource_type_too():
+    text = (tf.MODULE / "dashboard.json").read_text()
+    filters = re.findall(r'"filter": "((?:[^"\\]|\\.)*)"', text)
+    assert filters
+    for chart_filter in filters:
+        assert chart_filter.startswith('resource.type = \\"'), chart_filter
+
+
 # --- 5. provider versions: a floor past the bad release, lock files committed ------------
 
 

@@ -537,7 +537,8 @@ def test_every_alert_the_on_call_engineer_needs_exists():
     assert "dead_letter_replay" in config.locals["dead_letter_sub_filter"]
     assert backlog["comparison"] == "COMPARISON_GT" and backlog["threshold_value"] == 0
     restarts = alert_filters(policies["worker_restarts"])
-    assert "local.worker_restart_metric" in restarts
+    assert "local.worker_restart_filter" in restarts
+    assert "local.worker_restart_metric" in config.locals["worker_restart_filter"]
     for policy in policies.values():
         assert policy["notification_channels"] == "${local.notification_channels}"
 

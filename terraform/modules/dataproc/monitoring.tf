@@ -21,6 +21,11 @@ locals {
     google_pubsub_subscription.dead_letter_replay.name, "\"",
   ])
   worker_restart_metric = "logging.googleapis.com/user/${google_logging_metric.worker_crashes.name}"
+  # The Monitoring API refuses an alert filter without a resource.type
+  # restriction; a log-based metric's series carry the resource type of the
+  # log entries they count, which is the worker's in the current mode.
+  worker_resource_type  = local.push_mode ? "cloud_run_revision" : "cloud_run_worker_pool"
+  worker_restart_filter = "resource.type = \"${local.worker_resource_type}\" AND metric.type = \"${local.worker_restart_metric}\""
 }
 
 # Cloud Run writes a system log line whenever a container dies or fails its
@@ -200,7 +205,7 @@ resource "google_monitoring_alert_policy" "worker_restarts" {
   conditions {
     display_name = "Worker container crashes in 10 minutes"
     condition_threshold {
-      filter          = "metric.type = \"${local.worker_restart_metric}\""
+      filter          = local.worker_restart_filter
       comparison      = "COMPARISON_GT"
       threshold_value = var.alert_worker_restarts
       duration        = "0s"
@@ -233,6 +238,7 @@ resource "google_monitoring_dashboard" "dataproc" {
     worker_subscription      = google_pubsub_subscription.worker.name
     dead_letter_subscription = google_pubsub_subscription.dead_letter_replay.name
     worker_restart_metric    = local.worker_restart_metric
+    worker_resource_type     = local.worker_resource_type
     worker_name              = local.worker_name
   })
 }
