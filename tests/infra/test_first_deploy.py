@@ -68,6 +68,49 @@ def google_constraint(directory) -> str:
     raise AssertionError(f"{directory} does not pin the google provider")
 
 
+# --- 1. names that carry the environment, and the image path from an output ------
+
+
+def test_every_project_wide_name_carries_the_environment():
+    """docs/deploy.md lets environments share a project: a name without the
+    environment (the Artifact Registry repository was plain "dataproc") collides on the
+    second environment's apply."""
+    config = tf.module()
+    assert config.locals["prefix"] == "dataproc-${var.environment}"
+    for kind, argument in PROJECT_WIDE_NAMES.items():
+        for name, body in config.resources.get(kind, {}).items():
+            if argument is None:
+                continue
+            value = tf.resolve_locals(config, str(body[argument]))
+            assert "var.environment" in value, f"{kind}.{name}.{argument} = {body[argument]}"
+
+
+def test_make_deploy_pushes_to_the_repository_terraform_outputs():
+    """The image path comes from the image_repository output of the environment, not a
+    path written into the Makefile, and the output is derived from the repository alone,
+    so the targeted first step of the deployment already writes it."""
+    makefile = MAKEFILE.read_text()
+    assert "docker.pkg.dev/$(GCP_PROJECT)" not in makefile
+    deploy = recipe("deploy")
+    handover = next(line for line in deploy if "deploy-release" in line)
+    assert "output -raw image_repository" in handover
+    assert 'DEPLOY_IMAGE="$$repository/dataproc:$(IMAGE_TAG)"' in handover
+    output = tf.module().outputs["image_repository"]["value"]
+    assert "google_artifact_registry_repository.images.repository_id" in output
+    assert "var." not in output and "local." not in output
+    for environment in tf.ENVIRONMENTS:
+        outputs = tf.load(tf.TERRAFORM / "environments" / environment).outputs
+        assert outputs["image_repository"]["value"] == "${module.dataproc.image_repository}"
+
+
+def test_plan_and_apply_keep_the_image_the_api_runs_not_one_a_targeted_step_passed():
+    """The early, targeted deploy steps pass an image that is not rolled out yet; the
+    image output the plan and apply targets fall back on reads the running service."""
+    output = tf.module().outputs["image"]["value"]
+    assert output == "${google_cloud_run_v2_service.api.template[0].containers[0].image}"
+    assert "output -raw image " in MAKEFILE.read_text()
+
+
 # --- 2. every alert filter names its resource type ----------------------------------------
 
 
@@ -102,6 +145,74 @@ def test_every_dashboard_chart_restricts_the_resource_type_too():
     assert filters
     for chart_filter in filters:
         assert chart_filter.startswith('resource.type = \\"'), chart_filter
+
+
+# --- 3. log-based metrics exist (and are known) before the alerts on them --------------
+
+
+def test_the_first_deploy_creates_the_log_based_metrics_before_the_full_apply():
+    """An alert policy on a log-based metric created in the same apply fails with
+    "Cannot find metric(s)" until Cloud Monitoring knows the metric. make deploy
+    creates every such metric in its first, targeted step and waits for each one
+    before the apply that creates the alerts."""
+    config = tf.module()
+    metrics = set(config.resources["google_logging_metric"])
+    targets = make_variable("FOUNDATION_TARGETS")
+    for metric in metrics:
+        assert f"-target=module.dataproc.google_logging_metric.{metric}" in targets, metric
+
+    deploy = recipe("deploy")
+    first_apply = next(index for index, line in enumerate(deploy) if " apply " in line)
+    assert "$(FOUNDATION_TARGETS)" in deploy[first_apply]
+    handover = next(index for index, line in enumerate(deploy) if "deploy-release" in line)
+    assert first_apply < handover
+
+    release = recipe("deploy-release")
+    wait = next(index for index, line in enumerate(release) if "metricDescriptors" in line)
+    assert "output -raw log_metric_types" in release[wait]
+    full_apply = [index for index, line in enumerate(release) if " apply " in line and "-target" not in line]
+    assert full_apply and wait < full_apply[0]
+
+    # The waited-for list names every log-based metric an alert uses.
+    waited = config.locals["log_based_metric_types"]
+    assert tf.module().outputs["log_metric_types"]["value"] == '${join(" ", local.log_based_metric_types)}'
+    used = {
+        reference
+        for _name, condition in alert_conditions(config)
+        for reference in re.findall(
+            r"google_logging_metric\.(\w+)\.name", tf.resolve_locals(config, condition["filter"])
+        )
+    }
+    assert used, "no alert on a log-based metric left: drop the wait step"
+    listed = set(
+        re.findall(r"google_logging_metric\.(\w+)\.name", tf.resolve_locals(config, json.dumps(waited)))
+    )
+    assert used <= listed <= metrics
+
+
+def test_the_log_based_metrics_wait_for_the_logging_api():
+    for name, metric in tf.module().resources["google_logging_metric"].items():
+        assert metric["depends_on"] == ["${google_project_service.enabled}"], name
+
+
+def test_cloud_run_services_wait_for_the_grants_their_readiness_probe_needs():
+    """On an empty project the first revision must find its Pub/Sub and Firestore
+    grants in place, or /ready (the startup probe) fails and the apply with it."""
+    config = tf.module()
+    api = config.resource("google_cloud_run_v2_service", "api")["depends_on"]
+    for grant in (
+        "google_pubsub_topic_iam_member.api_reads_ingest_topic",
+        "google_pubsub_topic_iam_member.api_publishes_ingest",
+        "google_project_iam_member.api_firestore",
+    ):
+        assert f"${{{grant}}}" in api, grant
+    for kind in ("google_cloud_run_v2_service", "google_cloud_run_v2_worker_pool"):
+        worker = config.resource(kind, "worker")["depends_on"]
+        for grant in (
+            "google_pubsub_subscription_iam_member.worker_subscribes",
+            "google_project_iam_member.worker_firestore",
+        ):
+            assert f"${{{grant}}}" in worker, (kind, grant)
 
 
 # --- 5. provider versions: a floor past the bad release, lock files committed ------------

@@ -121,12 +121,18 @@ resource "google_cloud_run_v2_service" "api" {
     percent = 100
   }
 
+  # /ready, the startup probe, publishes nothing but reads the topic and the
+  # store: on an empty project the grants come first, or the first revision
+  # never turns ready.
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.api_secret_key,
     google_secret_manager_secret_iam_member.api_database_url,
     google_secret_manager_secret_version.django_secret_key,
     google_secret_manager_secret_version.database_url,
+    google_pubsub_topic_iam_member.api_publishes_ingest,
+    google_pubsub_topic_iam_member.api_reads_ingest_topic,
+    google_project_iam_member.api_firestore,
   ]
 }
 
@@ -243,6 +249,8 @@ resource "google_cloud_run_v2_service" "worker" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
     google_secret_manager_secret_version.django_secret_key,
+    google_pubsub_subscription_iam_member.worker_subscribes,
+    google_project_iam_member.worker_firestore,
   ]
 }
 
@@ -321,6 +329,8 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
     google_secret_manager_secret_version.django_secret_key,
+    google_pubsub_subscription_iam_member.worker_subscribes,
+    google_project_iam_member.worker_firestore,
   ]
 }
 

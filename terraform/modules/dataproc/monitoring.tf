@@ -24,8 +24,9 @@ locals {
   # The Monitoring API refuses an alert filter without a resource.type
   # restriction; a log-based metric's series carry the resource type of the
   # log entries they count, which is the worker's in the current mode.
-  worker_resource_type  = local.push_mode ? "cloud_run_revision" : "cloud_run_worker_pool"
-  worker_restart_filter = "resource.type = \"${local.worker_resource_type}\" AND metric.type = \"${local.worker_restart_metric}\""
+  worker_resource_type   = local.push_mode ? "cloud_run_revision" : "cloud_run_worker_pool"
+  worker_restart_filter  = "resource.type = \"${local.worker_resource_type}\" AND metric.type = \"${local.worker_restart_metric}\""
+  log_based_metric_types = [local.worker_restart_metric]
 }
 
 # Cloud Run writes a system log line whenever a container dies or fails its
@@ -46,6 +47,12 @@ resource "google_logging_metric" "worker_crashes" {
     unit         = "1"
     display_name = "dataproc ${var.environment} worker container crashes"
   }
+
+  # Cloud Monitoring knows a new log-based metric only minutes after it is
+  # created, and refuses alert policies on it until then ("Cannot find
+  # metric(s)"): make deploy-* creates it in its first, targeted step and waits
+  # for it before the full apply (docs/deploy.md).
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_monitoring_alert_policy" "api_5xx_ratio" {
