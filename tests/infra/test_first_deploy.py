@@ -215,6 +215,54 @@ def test_cloud_run_services_wait_for_the_grants_their_readiness_probe_needs():
             assert f"${{{grant}}}" in worker, (kind, grant)
 
 
+# --- 4. a worker-mode switch replaces only what Terraform may delete --------------------
+
+
+def test_no_cloud_run_resource_carries_terraforms_deletion_protection():
+    """Cloud Run's deletion_protection is enforced by Terraform only, and on by default;
+    with it on, the apply of a worker_mode switch (which deletes the push service or the
+    worker pool) failed in staging and prod."""
+    config = tf.module()
+    for kind, name, body in config.all_resources():
+        if kind.startswith("google_cloud_run_v2_") and not kind.endswith(("_iam_member", "_iam_binding")):
+            assert body["deletion_protection"] is False, f"{kind}.{name}"
+
+
+def test_what_a_worker_mode_switch_deletes_holds_no_data():
+    config = tf.module()
+    switched = {
+        f"{kind}.{name}"
+        for kind, name, body in config.all_resources()
+        if "_mode" in str(body.get("count", ""))
+    }
+    assert switched == {
+        "google_cloud_run_v2_service.worker",
+        "google_cloud_run_v2_service_iam_member.worker_push_invoker",
+        "google_cloud_run_v2_worker_pool.worker",
+        "google_service_account_iam_member.pubsub_agent_signs_push_tokens",
+    }
+    # The subscription (and the backlog in it) is updated in place, never replaced.
+    assert "count" not in config.resource("google_pubsub_subscription", "worker")
+
+
+def test_the_data_keeps_its_protection_and_the_variable_says_what_it_covers():
+    config = tf.module()
+    assert config.resource("google_sql_database_instance", "django")["deletion_protection"] == (
+        "${var.deletion_protection}"
+    )
+    assert (
+        "var.deletion_protection"
+        in config.resource("google_firestore_database", "logs")["delete_protection_state"]
+    )
+    description = config.variables["deletion_protection"]["description"]
+    assert "Terraform only" in description and "not by the API" in description
+    for environment in ("staging", "prod"):
+        assert (
+            tf.load(tf.TERRAFORM / "environments" / environment).modules["dataproc"]["deletion_protection"]
+            is True
+        )
+
+
 # --- 5. provider versions: a floor past the bad release, lock files committed ------------
 
 

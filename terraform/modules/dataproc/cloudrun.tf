@@ -1,6 +1,13 @@
 # One image, three commands: the API (gunicorn, the image's default command),
 # the worker (push: the same gunicorn serving /pubsub/push; pool:
 # `manage.py run_worker`), and the migrate job.
+#
+# None of these is protected from deletion. Cloud Run's deletion_protection is
+# enforced by Terraform only (the API deletes a service whatever it says), and
+# with it on, every apply that replaces one fails, a worker_mode switch
+# included. They hold no data and are rebuilt from this code in minutes; the
+# protection belongs on the data, the Firestore database and the Cloud SQL
+# instance (var.deletion_protection, enforced by their APIs as well).
 
 locals {
   secret_env = {
@@ -19,7 +26,7 @@ resource "google_cloud_run_v2_service" "api" {
   name                = local.api_name
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_ALL"
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {
@@ -157,7 +164,7 @@ resource "google_cloud_run_v2_service" "worker" {
   name                = local.worker_name
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_ALL" # Pub/Sub push comes from Google's front end, authorised by IAM below
-  deletion_protection = var.deletion_protection
+  deletion_protection = false                 # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {
@@ -275,7 +282,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
   name                = local.worker_name
   location            = var.region
   launch_stage        = "BETA"
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   scaling {
@@ -340,7 +347,7 @@ resource "google_cloud_run_v2_job" "migrate" {
   project             = var.project_id
   name                = local.migrate_name
   location            = var.region
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {

@@ -164,7 +164,7 @@ resource "google_monitoring_alert_policy" "worker_oldest_unacked" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The worker is not keeping up or is failing every delivery. Check worker errors (`make logs-worker ENV=${var.environment}`), its instance count against worker_max_instances, and whether logs exceed the push deadline (switch worker_mode to pool)."
+    content   = "The worker is not keeping up or is failing every delivery. Check worker errors (`make logs-worker ENV=${var.environment}`), its instance count against worker_max_instances, and whether logs exceed the push deadline: then switch worker_mode to pool, one `make apply` that keeps the subscription and its backlog (docs/deploy.md, \"Switching the worker mode\")."
   }
 }
 

@@ -198,7 +198,7 @@ variable "firestore_pitr" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the Firestore database, the Cloud SQL instance and the Cloud Run services against deletion (by Terraform and by the API)."
+  description = "Protect the data against deletion: the Firestore database and the Cloud SQL instance refuse to be deleted, by Terraform and by their APIs. Cloud Run services, the worker pool and the jobs are never protected: their deletion_protection is enforced by Terraform only, not by the API, and would make every apply that replaces one (a worker_mode switch) fail; they hold no data."
   type        = bool
   default     = false
 }
