@@ -207,3 +207,19 @@ deploy-release: require-gcp
 	@echo "== 6/6 Services, jobs, schedule, subscriptions, alerts"
 	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)"
 	@url=$$($(TF) output -raw api_service_url); echo "API: $$url"; curl -fsS --retry 5 --retry-all-errors "$$url/health" && echo
+
+# --- Provider lock files ----------------------------------------------------------
+# Each root commits .terraform.lock.hcl with checksums for CI (linux_amd64) and
+# Apple-silicon laptops (darwin_arm64); the terraform workflow fails when one is
+# missing or differs from what this target writes. UPGRADE=1 moves to the newest
+# provider versions the constraints allow (after changing a constraint).
+TF_ROOTS ?= terraform/environments/dev terraform/environments/staging terraform/environments/prod terraform/bootstrap
+TF_LOCK_PLATFORMS = -platform=linux_amd64 -platform=darwin_arm64
+
+.PHONY: terraform-lock
+terraform-lock: ## Write every Terraform root's provider lock file for linux_amd64 and darwin_arm64 (then commit them)
+	@for root in $(TF_ROOTS); do \
+		echo "== $$root"; \
+		terraform -chdir="$$root" init -backend=false -input=false $(if $(UPGRADE),-upgrade) >/dev/null && \
+		terraform -chdir="$$root" providers lock $(TF_LOCK_PLATFORMS) || exit 1; \
+	done

@@ -12,6 +12,7 @@ import json
 import re
 
 import pytest
+import yaml
 
 from tests.infra import terraform_config as tf
 from tests.infra.terraform_config import REPO, only
@@ -280,6 +281,29 @@ def test_the_google_provider_floor_is_past_the_release_that_recreated_secret_ver
         line.strip().lstrip("#").strip() for line in (tf.MODULE / "versions.tf").read_text().splitlines()
     )
     assert "google_cloud_run_v2_worker_pool (6.37)" in comment
+
+
+def test_the_terraform_workflow_checks_every_roots_committed_lock_file():
+    workflow = yaml.safe_load(TERRAFORM_WORKFLOW.read_text())
+    validate = workflow["jobs"]["validate"]
+    roots = validate["strategy"]["matrix"]["root"]
+    assert sorted(roots) == sorted(str(root.relative_to(REPO)) for root in tf.ROOTS)
+    runs = [step.get("run", "") for step in validate["steps"]]
+    exists = next(index for index, run in enumerate(runs) if '! -f "$ROOT/.terraform.lock.hcl"' in run)
+    init = next(index for index, run in enumerate(runs) if "init -backend=false" in run)
+    assert "-lockfile=readonly" in runs[init] and "validate" in runs[init]
+    complete = next(index for index, run in enumerate(runs) if run.startswith("make terraform-lock"))
+    assert 'TF_ROOTS="$ROOT"' in runs[complete]
+    assert 'git diff --exit-code -- "$ROOT/.terraform.lock.hcl"' in runs[complete]
+    assert exists < init < complete
+
+
+def test_make_terraform_lock_writes_both_platforms_for_every_root():
+    assert make_variable("TF_LOCK_PLATFORMS") == "-platform=linux_amd64 -platform=darwin_arm64"
+    assert make_variable("TF_ROOTS").split() == [str(root.relative_to(REPO)) for root in tf.ROOTS]
+    lines = " ".join(recipe("terraform-lock"))
+    assert "init -backend=false" in lines
+    assert "providers lock $(TF_LOCK_PLATFORMS)" in lines
 
 
 # --- 6. the smaller ones ------------------------------------------------------------------
