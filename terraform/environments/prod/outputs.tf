@@ -23,6 +23,11 @@ output "migrate_job_name" {
   value       = module.dataproc.migrate_job_name
 }
 
+output "expire_logs_job_name" {
+  description = "Cloud Run job running the retention sweep (scheduled)."
+  value       = module.dataproc.expire_logs_job_name
+}
+
 output "log_metric_types" {
   description = "Log-based metrics the alerts use (make deploy-* waits for them)."
   value       = module.dataproc.log_metric_types

@@ -23,6 +23,11 @@ output "migrate_job_name" {
   value       = google_cloud_run_v2_job.migrate.name
 }
 
+output "expire_logs_job_name" {
+  description = "Cloud Run job that runs `manage.py expire_logs` on expire_logs_schedule; run it now with gcloud run jobs execute NAME --region REGION --wait."
+  value       = google_cloud_run_v2_job.expire_logs.name
+}
+
 output "log_metric_types" {
   description = "Metric types of the log-based metrics the alerts use, space-separated: make deploy-* waits until Cloud Monitoring knows them before the full apply."
   value       = join(" ", local.log_based_metric_types)
@@ -71,10 +76,12 @@ output "cloudsql_connection_name" {
 output "service_accounts" {
   description = "E-mail of each workload's service account."
   value = {
-    api     = google_service_account.api.email
-    worker  = google_service_account.worker.email
-    push    = google_service_account.push.email
-    migrate = google_service_account.migrate.email
+    api       = google_service_account.api.email
+    worker    = google_service_account.worker.email
+    push      = google_service_account.push.email
+    migrate   = google_service_account.migrate.email
+    expire    = google_service_account.expire.email
+    scheduler = google_service_account.scheduler.email
   }
 }
 

@@ -274,3 +274,26 @@ variable "artifact_keep_count" {
   type        = number
   default     = 20
 }
+
+variable "expire_logs_schedule" {
+  description = "When Cloud Scheduler runs the expire_logs job (cron syntax, in expire_logs_time_zone). Hourly by default: originals are cleared at most about an hour after their retention ends."
+  type        = string
+  default     = "0 * * * *"
+}
+
+variable "expire_logs_time_zone" {
+  description = "Time zone of expire_logs_schedule (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "expire_logs_timeout_seconds" {
+  description = "Longest one expire_logs execution may run before Cloud Run stops it (the sweep is batched and resumable, so the next run goes on)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.expire_logs_timeout_seconds >= 60 && var.expire_logs_timeout_seconds <= 86400
+    error_message = "expire_logs_timeout_seconds must be 60 to 86400."
+  }
+}
