@@ -539,6 +539,7 @@ def test_every_alert_the_on_call_engineer_needs_exists():
         "api_5xx_ratio",
         "api_p99_latency",
         "worker_oldest_unacked",
+        "worker_backlog",
         "dead_letter_backlog",
         "worker_restarts",
     }
@@ -561,6 +562,25 @@ def test_every_alert_the_on_call_engineer_needs_exists():
     assert "local.worker_restart_metric" in config.locals["worker_restart_filter"]
     for policy in policies.values():
         assert policy["notification_channels"] == "${local.notification_channels}"
+
+
+def test_a_backlog_alert_fires_before_the_queue_reaches_an_intake_cap():
+    """Backpressure: on-call hears of a growing queue (count and age of waiting logs)
+    from Pub/Sub's own metrics, with thresholds an environment can set."""
+    config = tf.module()
+    policies = config.resources["google_monitoring_alert_policy"]
+    count = only(only(policies["worker_backlog"]["conditions"])["condition_threshold"])
+    assert count["filter"].startswith("${local.worker_sub_filter} AND ")
+    assert "pubsub.googleapis.com/subscription/num_undelivered_messages" in count["filter"]
+    assert count["comparison"] == "COMPARISON_GT"
+    assert count["threshold_value"] == "${var.alert_backlog_messages}"
+    age = only(only(policies["worker_oldest_unacked"]["conditions"])["condition_threshold"])
+    assert "subscription/oldest_unacked_message_age" in age["filter"]
+    assert age["threshold_value"] == "${var.alert_oldest_unacked_seconds}"
+    for name in ("alert_backlog_messages", "alert_oldest_unacked_seconds"):
+        assert config.variables[name]["type"] == "number"
+        assert config.variables[name]["default"] > 0
+    assert "google_pubsub_subscription.worker.name" in config.locals["worker_sub_filter"]
 
 
 def test_alerts_go_to_an_email_channel_given_as_a_variable():

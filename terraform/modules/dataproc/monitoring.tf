@@ -168,6 +168,43 @@ resource "google_monitoring_alert_policy" "worker_oldest_unacked" {
   }
 }
 
+resource "google_monitoring_alert_policy" "worker_backlog" {
+  # Backpressure: the queue grows faster than the worker drains it. Fires on
+  # the count of waiting logs, before an intake queue-depth cap starts
+  # refusing clients; the age alert above fires on a slow trickle instead.
+  project               = var.project_id
+  display_name          = "dataproc ${var.environment}: more than ${var.alert_backlog_messages} logs waiting for the worker"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "Undelivered messages on the worker subscription"
+    condition_threshold {
+      filter          = "${local.worker_sub_filter} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_backlog_messages
+      duration        = "120s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "More than ${var.alert_backlog_messages} logs are queued and not yet worked on. Either intake outruns the worker (raise worker_max_instances, or worker_pool_instances in pool mode) or the worker is failing (`make logs-worker ENV=${var.environment}`, and the restart alert). Where intake has a queue-depth cap, clients get 429/503 once the backlog reaches it."
+  }
+}
+
 resource "google_monitoring_alert_policy" "dead_letter_backlog" {
   project               = var.project_id
   display_name          = "dataproc ${var.environment}: logs in the dead-letter queue"

@@ -263,6 +263,17 @@ variable "alert_oldest_unacked_seconds" {
   default     = 900
 }
 
+variable "alert_backlog_messages" {
+  description = "Undelivered messages on the worker subscription above which the backlog alert fires. Keep it below the intake's queue-depth cap, so on-call hears of a backlog before clients are refused."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.alert_backlog_messages > 0
+    error_message = "alert_backlog_messages must be positive."
+  }
+}
+
 variable "alert_worker_restarts" {
   description = "Worker container crashes within 10 minutes above which the restart alert fires."
   type        = number
