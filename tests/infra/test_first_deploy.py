@@ -10,6 +10,7 @@ never go away.
 
 import json
 import re
+import subprocess
 
 import pytest
 import yaml
@@ -264,6 +265,20 @@ def test_the_data_keeps_its_protection_and_the_variable_says_what_it_covers():
         )
 
 
+def test_the_runbook_that_suggests_a_mode_switch_points_to_a_switch_that_works():
+    config = tf.module()
+    runbook = only(
+        config.resource("google_monitoring_alert_policy", "worker_oldest_unacked")["documentation"]
+    )
+    heading = re.search(r'docs/deploy\.md, \\?"([^"\\]+)\\?"', runbook["content"]).group(1)
+    guide = GUIDE.read_text()
+    assert f"## {heading}" in guide or f"### {heading}" in guide, heading
+    section = guide.split(heading, 1)[1].split("\n## ", 1)[0]
+    assert 'worker_mode = "pool"' in section
+    assert "make apply" in section
+    assert "Terraform only" in guide
+
+
 # --- 5. provider versions: a floor past the bad release, lock files committed ------------
 
 
@@ -304,6 +319,20 @@ def test_make_terraform_lock_writes_both_platforms_for_every_root():
     lines = " ".join(recipe("terraform-lock"))
     assert "init -backend=false" in lines
     assert "providers lock $(TF_LOCK_PLATFORMS)" in lines
+
+
+def test_lock_files_are_not_ignored_and_the_guide_says_how_to_commit_them():
+    for root in tf.ROOTS:
+        ignored = subprocess.run(
+            ["git", "check-ignore", "-q", str(root / ".terraform.lock.hcl")], cwd=REPO, check=False
+        )
+        assert ignored.returncode == 1, f"{root}/.terraform.lock.hcl is ignored by git"
+    guide = GUIDE.read_text()
+    assert "make terraform-lock" in guide
+    assert (
+        "git add terraform/bootstrap/.terraform.lock.hcl terraform/environments/*/.terraform.lock.hcl"
+        in guide
+    )
 
 
 # --- 6. the smaller ones ------------------------------------------------------------------
