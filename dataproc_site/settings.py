@@ -8,6 +8,7 @@ the first request. ``DJANGO_DEBUG`` is off unless set: production is the default
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -41,6 +42,8 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework_api_key",
+    # Admin login lockout (see "Admin login" below).
+    "axes",
     "tenants",
     "processing",
     "ingest",
@@ -57,6 +60,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) admin login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dataproc_site.urls"
@@ -106,6 +111,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before any password is hashed.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -146,6 +157,31 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# How many proxies in front of the app append the address they were reached from to
+# X-Forwarded-For: the client is that many entries from the right (dataproc_site/client_ip.py).
+# 1 on Cloud Run (Google's front end); 0 with nothing in front (a laptop: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT cannot be negative.")
+
+# Admin login (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or
+# from one client address, further logins for it are refused (429, even with the right
+# password) for AXES_COOLOFF_MINUTES after the last try, or until a superuser lifts the
+# lockout (admin: Axes > Access attempts, delete; or `manage.py axes_reset_username NAME`,
+# `axes_reset_ip ADDRESS`, `axes_reset`). Attempts are kept in the database, so every API
+# instance counts together. The API (API keys, no sessions) never authenticates through
+# Django and is not affected.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be at least 1.")
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one reaching the limit locks
+_axes_cooloff_minutes = env.float("AXES_COOLOFF_MINUTES", default=30.0)
+# 0: a lockout lasts until a superuser lifts it.
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes) if _axes_cooloff_minutes > 0 else None
+AXES_CLIENT_IP_CALLABLE = "dataproc_site.client_ip.client_ip"
+# Every failed login is listed in the admin too (Axes > Access failures), not only the counts.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
 
 # --- dataproc ------------------------------------------------------------------
 

@@ -4,13 +4,21 @@ Superusers manage every tenant; other staff see (with the model permissions
 Django requires) only the tenants they are assigned to, the same rule as the
 console. An API key's plaintext exists only at creation: it is shown once, in a
 message, and only its hash is stored.
+
+Admin logins locked out by django-axes (settings: "Admin login") are logged here,
+with the username and client address axes' own masked log line leaves out.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from axes.signals import user_locked_out
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.db.models import Count, Q, QuerySet
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -19,6 +27,8 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from tenants.models import Tenant, TenantAPIKey
+
+logger = logging.getLogger(__name__)
 
 # The library registers its generic APIKey model; dataproc only uses per-tenant keys.
 if admin.site.is_registered(APIKey):
@@ -139,3 +149,13 @@ class TenantAPIKeyAdmin(APIKeyModelAdmin):
     def revoke(self, request: HttpRequest, queryset: QuerySet[TenantAPIKey]) -> None:
         updated = queryset.filter(revoked=False).update(revoked=True)
         messages.success(request, f"Revoked {updated} key(s): they no longer authenticate.")
+
+
+@receiver(user_locked_out, dispatch_uid="tenants.admin.login_locked_out")
+def _log_locked_out_login(
+    sender: Any, request: HttpRequest, username: str, ip_address: str, **kwargs
+) -> None:
+    logger.warning(
+        "admin login refused: locked out after repeated failures",
+        extra={"username": username, "client_ip": ip_address, "path": request.path},
+    )
