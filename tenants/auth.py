@@ -3,7 +3,8 @@
 The ingest hot path must not query the database for every request, so what it
 needs about a tenant (active? rate?) and about a presented key (which tenant?) is
 kept in small per-process caches for ``INGEST_AUTH_CACHE_SECONDS``. Saving or
-deleting a Tenant or TenantAPIKey clears the entries of this process at once;
+deleting a Tenant or TenantAPIKey clears the entries of this process at once
+(bulk updates, which send no signal, call ``forget_keys`` / ``forget_tenants``);
 other processes (gunicorn workers, other instances) see the change when their
 entry expires. So a deactivated tenant, a changed rate or a revoked key takes
 effect within that many seconds everywhere. Unknown keys and unknown tenants are
@@ -16,6 +17,7 @@ import hashlib
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -101,6 +103,17 @@ def clear_auth_caches() -> None:
     """Forget every cached tenant and key (tests; after bulk changes in a shell)."""
     _tenants.clear()
     _keys.clear()
+
+
+def forget_keys() -> None:
+    """Forget every cached key, after keys changed without a model signal (``QuerySet.update``)."""
+    _keys.clear()
+
+
+def forget_tenants(tenant_ids: Iterable[str]) -> None:
+    """Forget these tenants' cached policies, after they changed without a model signal."""
+    for tenant_id in tenant_ids:
+        _tenants.discard(tenant_id)
 
 
 def auth_mode() -> str:
@@ -193,4 +206,4 @@ def _tenant_changed(sender: type, instance: Tenant, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=TenantAPIKey, dispatch_uid="tenants.auth.key_changed")
 def _key_changed(sender: type, instance: TenantAPIKey, **kwargs: Any) -> None:
     # The cache is keyed by a digest of the plaintext, which is not stored: drop all.
-    _keys.clear()
+    forget_keys()
