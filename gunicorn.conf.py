@@ -8,6 +8,7 @@ one publisher (and its batches) per process.
 import glob
 import os
 import shutil
+import sys
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
@@ -41,6 +42,25 @@ def on_starting(server):
     """Start from zero: files left by an earlier run would be merged in as if live."""
     for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(path)
+
+
+def post_worker_init(worker):
+    """Serve nothing while a system check fails, as every manage.py command refuses to run.
+
+    Django runs its checks for management commands, not under WSGI; without this an
+    error such as open ingest without DEBUG (tenants.E001) would only fail the
+    migrate job. Exit code 3 is gunicorn's "worker failed to boot": the master stops
+    instead of starting the worker again.
+    """
+    from django.core import checks
+
+    errors = [
+        message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
+    ]
+    if errors:
+        for error in errors:
+            worker.log.error("System check failed, not serving: %s", error)
+        sys.exit(3)
 
 
 def child_exit(server, worker):

@@ -211,6 +211,16 @@ FIRESTORE_DATABASE = env.str("FIRESTORE_DATABASE", default="(default)")
 INGEST_AUTH = env.str("INGEST_AUTH", default="open" if DEBUG else "api_key")
 if INGEST_AUTH not in ("open", "api_key"):
     raise ImproperlyConfigured(f"INGEST_AUTH must be 'open' or 'api_key', not {INGEST_AUTH!r}.")
+# Open ingest without DEBUG is a system-check error (tenants.E001: `check --deploy`, every
+# management command and the gunicorn workers refuse to start) unless this is set, for a
+# deliberate public test.
+INGEST_ALLOW_OPEN_WITHOUT_DEBUG = env.bool("INGEST_ALLOW_OPEN_WITHOUT_DEBUG", default=False)
+# Open mode registers an unknown tenant on first sight only while fewer tenants than this
+# exist (all of them counted); past it, a new tenant id gets 403 and known tenants keep
+# working. 0: open mode registers none.
+INGEST_OPEN_MAX_TENANTS = env.int("INGEST_OPEN_MAX_TENANTS", default=100)
+if INGEST_OPEN_MAX_TENANTS < 0:
+    raise ImproperlyConfigured("INGEST_OPEN_MAX_TENANTS cannot be negative.")
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=1024 * 1024)
 INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
 # Requests per minute for tenants registered on first sight (open mode) and the

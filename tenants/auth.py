@@ -14,6 +14,7 @@ never cached, so a new key or tenant works at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
@@ -29,8 +30,10 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ingest.errors import NotAuthenticated
+from ingest.errors import Forbidden, NotAuthenticated
 from tenants.models import Tenant, TenantAPIKey
+
+logger = logging.getLogger(__name__)
 
 AUTH_OPEN = "open"
 AUTH_API_KEY = "api_key"
@@ -38,6 +41,10 @@ AUTH_API_KEY = "api_key"
 # anything else is unknown without asking the database.
 _KEY_RE = re.compile(r"[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,128}")
 _MAX_CACHED = 10_000
+
+
+class TenantLimitReached(Forbidden):
+    """Open mode met a new tenant with ``INGEST_OPEN_MAX_TENANTS`` tenants registered already."""
 
 
 @dataclass(frozen=True)
@@ -128,22 +135,36 @@ def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | N
     """The tenant's policy from the cache, else the database; None if unknown.
 
     With ``register`` an unknown tenant is created with the default rate (open mode:
-    tenants are registered on first sight).
+    tenants are registered on first sight), while fewer than ``INGEST_OPEN_MAX_TENANTS``
+    exist; past that, ``TenantLimitReached`` (403).
     """
     policy = _tenants.get(tenant_id)
     if policy is not None:
         return policy
-    if register:
-        tenant, _ = Tenant.objects.get_or_create(
-            id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
-        )
-    else:
-        tenant = Tenant.objects.filter(pk=tenant_id).first()
-        if tenant is None:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        if not register:
             return None
+        tenant = _register(tenant_id)
     policy = _policy_of(tenant)
     _tenants.set(tenant_id, policy)
     return policy
+
+
+def _register(tenant_id: str) -> Tenant:
+    # Counted before creating: first requests of new tenants at the same moment may each
+    # pass, so the cap can be overshot by the number of such concurrent requests.
+    limit = settings.INGEST_OPEN_MAX_TENANTS
+    if Tenant.objects.count() >= limit:
+        logger.warning("open mode tenant limit reached", extra={"tenant_id": tenant_id, "limit": limit})
+        raise TenantLimitReached(
+            f"Tenant {tenant_id!r} is unknown, and open mode registers tenants only while fewer than "
+            f"{limit} exist; an operator must create it (manage.py create_tenant)."
+        )
+    tenant, _ = Tenant.objects.get_or_create(
+        id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
+    )
+    return tenant
 
 
 def presented_key(request: Request | Any) -> str | None:
