@@ -13,7 +13,10 @@ import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, except that each request is read whole by the worker's event loop before a
+# thread takes it: a slow client is cut off (408) without ever holding a thread
+# (dataproc_site/slow_clients.py; limits: REQUEST_READ_TIMEOUT_SECONDS and friends).
+worker_class = "dataproc_site.slow_clients.BufferingThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # SIGTERM lets in-flight requests finish for graceful_timeout seconds. Cloud Run

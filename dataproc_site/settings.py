@@ -236,6 +236,33 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Django's own request size cap must not undercut the ingest limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 
+# Slow clients (dataproc_site/slow_clients.py, the gunicorn worker): a request is read whole
+# by the worker's event loop before any thread takes it, so a slow client never holds a
+# thread. It is answered 408 and closed when it has not fully arrived within
+# REQUEST_READ_TIMEOUT_SECONDS, or, once REQUEST_MIN_RATE_GRACE_SECONDS have passed, when
+# its bytes arrive slower on average than REQUEST_MIN_BYTES_PER_SECOND (0: no rate rule).
+# Keep the timeout below Cloud Run's request timeout (terraform: 60 s).
+REQUEST_READ_TIMEOUT_SECONDS = env.float("REQUEST_READ_TIMEOUT_SECONDS", default=30.0)
+REQUEST_MIN_BYTES_PER_SECOND = env.float("REQUEST_MIN_BYTES_PER_SECOND", default=1024.0)
+REQUEST_MIN_RATE_GRACE_SECONDS = env.float("REQUEST_MIN_RATE_GRACE_SECONDS", default=5.0)
+# A body above this is refused (413) before it is read; it must exceed every body the
+# application accepts, chunked framing included: the largest upload limit plus a quarter.
+_largest_body = max(INGEST_MAX_BODY_BYTES, DATA_UPLOAD_MAX_MEMORY_SIZE)
+REQUEST_MAX_BUFFERED_BYTES = env.int("REQUEST_MAX_BUFFERED_BYTES", default=_largest_body * 5 // 4 + 64 * 1024)
+if (
+    REQUEST_READ_TIMEOUT_SECONDS <= 0
+    or REQUEST_MIN_RATE_GRACE_SECONDS < 0
+    or REQUEST_MIN_BYTES_PER_SECOND < 0
+):
+    raise ImproperlyConfigured(
+        "REQUEST_READ_TIMEOUT_SECONDS must be positive; REQUEST_MIN_RATE_GRACE_SECONDS and "
+        "REQUEST_MIN_BYTES_PER_SECOND cannot be negative."
+    )
+if _largest_body >= REQUEST_MAX_BUFFERED_BYTES:
+    raise ImproperlyConfigured(
+        f"REQUEST_MAX_BUFFERED_BYTES must exceed {_largest_body} (the largest body accepted)."
+    )
+
 WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=5)
 if WORKER_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be at least 1.")
