@@ -3,7 +3,8 @@
 The ingest hot path must not query the database for every request, so what it
 needs about a tenant (active? rate?) and about a presented key (which tenant?) is
 kept in small per-process caches for ``INGEST_AUTH_CACHE_SECONDS``. Saving or
-deleting a Tenant or TenantAPIKey clears the entries of this process at once;
+deleting a Tenant or TenantAPIKey clears the entries of this process at once
+(bulk updates, which send no signal, call ``forget_keys`` / ``forget_tenants``);
 other processes (gunicorn workers, other instances) see the change when their
 entry expires. So a deactivated tenant, a changed rate or a revoked key takes
 effect within that many seconds everywhere. Unknown keys and unknown tenants are
@@ -13,9 +14,11 @@ never cached, so a new key or tenant works at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,9 +30,11 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from core.errors import NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated
 from dataproc_site.api.credentials import bearer_token
 from tenants.models import Tenant, TenantAPIKey
+
+logger = logging.getLogger(__name__)
 
 AUTH_OPEN = "open"
 AUTH_API_KEY = "api_key"
@@ -37,6 +42,10 @@ AUTH_API_KEY = "api_key"
 # anything else is unknown without asking the database.
 _KEY_RE = re.compile(r"[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,128}")
 _MAX_CACHED = 10_000
+
+
+class TenantLimitReached(Forbidden):
+    """Open mode met a new tenant with ``INGEST_OPEN_MAX_TENANTS`` tenants registered already."""
 
 
 @dataclass(frozen=True)
@@ -104,6 +113,17 @@ def clear_auth_caches() -> None:
     _keys.clear()
 
 
+def forget_keys() -> None:
+    """Forget every cached key, after keys changed without a model signal (``QuerySet.update``)."""
+    _keys.clear()
+
+
+def forget_tenants(tenant_ids: Iterable[str]) -> None:
+    """Forget these tenants' cached policies, after they changed without a model signal."""
+    for tenant_id in tenant_ids:
+        _tenants.discard(tenant_id)
+
+
 def auth_mode() -> str:
     return settings.INGEST_AUTH
 
@@ -116,22 +136,36 @@ def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | N
     """The tenant's policy from the cache, else the database; None if unknown.
 
     With ``register`` an unknown tenant is created with the default rate (open mode:
-    tenants are registered on first sight).
+    tenants are registered on first sight), while fewer than ``INGEST_OPEN_MAX_TENANTS``
+    exist; past that, ``TenantLimitReached`` (403).
     """
     policy = _tenants.get(tenant_id)
     if policy is not None:
         return policy
-    if register:
-        tenant, _ = Tenant.objects.get_or_create(
-            id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
-        )
-    else:
-        tenant = Tenant.objects.filter(pk=tenant_id).first()
-        if tenant is None:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        if not register:
             return None
+        tenant = _register(tenant_id)
     policy = _policy_of(tenant)
     _tenants.set(tenant_id, policy)
     return policy
+
+
+def _register(tenant_id: str) -> Tenant:
+    # Counted before creating: first requests of new tenants at the same moment may each
+    # pass, so the cap can be overshot by the number of such concurrent requests.
+    limit = settings.INGEST_OPEN_MAX_TENANTS
+    if Tenant.objects.count() >= limit:
+        logger.warning("open mode tenant limit reached", extra={"tenant_id": tenant_id, "limit": limit})
+        raise TenantLimitReached(
+            f"Tenant {tenant_id!r} is unknown, and open mode registers tenants only while fewer than "
+            f"{limit} exist; an operator must create it (manage.py create_tenant)."
+        )
+    tenant, _ = Tenant.objects.get_or_create(
+        id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
+    )
+    return tenant
 
 
 def presented_key(request: Request | Any) -> str | None:
@@ -188,4 +222,4 @@ def _tenant_changed(sender: type, instance: Tenant, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=TenantAPIKey, dispatch_uid="tenants.auth.key_changed")
 def _key_changed(sender: type, instance: TenantAPIKey, **kwargs: Any) -> None:
     # The cache is keyed by a digest of the plaintext, which is not stored: drop all.
-    _keys.clear()
+    forget_keys()

@@ -35,7 +35,7 @@ BACKEND_ALIASES = {
 }
 
 stores: BackendAccessor[BaseLogStore] = BackendAccessor(
-    "LOG_STORE_BACKEND", BACKEND_ALIASES, BaseLogStore, check_id="tenants.E001"
+    "LOG_STORE_BACKEND", BACKEND_ALIASES, BaseLogStore, check_id="tenants.E002"
 )
 
 
