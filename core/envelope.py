@@ -1,8 +1,14 @@
 """The one flat format every upload becomes before it reaches the queue.
 
-JSON and text/plain uploads (and each line of an NDJSON batch) are normalised
-into a ``LogEnvelope`` so the worker has a single code path. It must survive a
-JSON round trip unchanged: that is what travels on every queue backend.
+Every intake format (JSON objects and arrays, NDJSON, text/plain, OTLP) is
+normalised into a ``LogEnvelope`` so the worker, the stores and the console have
+a single code path; ``source`` says how it arrived. It must survive a JSON round
+trip unchanged: that is what travels on every queue backend.
+
+Beside the text: ``event_time`` (when the log says it happened, RFC 3339 UTC, ""
+when it did not say), ``severity`` (as the shipper named it) and ``attributes``
+(the record's other fields, JSON scalars, bounded by the intake; redacted by the
+worker like the text).
 """
 
 from __future__ import annotations
@@ -13,7 +19,8 @@ from datetime import UTC, datetime
 
 SOURCE_JSON = "json_upload"
 SOURCE_TEXT = "text_upload"
-SOURCES = (SOURCE_JSON, SOURCE_TEXT)
+SOURCE_OTLP = "otlp"
+SOURCES = (SOURCE_JSON, SOURCE_TEXT, SOURCE_OTLP)
 
 
 def utc_now_iso() -> str:
@@ -29,6 +36,9 @@ class LogEnvelope:
     received_at: str = field(default_factory=utc_now_iso)
     request_id: str = ""
     trace: str = ""
+    event_time: str = ""
+    severity: str = ""
+    attributes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return asdict(self)

@@ -24,6 +24,14 @@ class LogRecordSerializer(serializers.Serializer):
     processed_at = serializers.DateTimeField(allow_null=True)
     message_id = serializers.CharField(allow_blank=True)
     request_id = serializers.CharField(allow_blank=True)
+    event_time = serializers.DateTimeField(
+        allow_null=True,
+        help_text="When the log says it happened (its own timestamp field); null if it did not say.",
+    )
+    severity = serializers.CharField(allow_blank=True, help_text="The log's level or severity, as sent.")
+    attributes = serializers.DictField(
+        help_text="The log's other fields (redacted like the text), bounded in number and size."
+    )
 
 
 class LogPageSerializer(serializers.Serializer):

@@ -12,7 +12,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from core.envelope import LogEnvelope
-from core.records import ActivityBucket, LogPage, LogRecord, ProcessedLog, TenantSummary
+from core.records import (
+    KEEP_FOREVER,
+    ActivityBucket,
+    LogPage,
+    LogRecord,
+    ProcessedLog,
+    Retention,
+    TenantSummary,
+)
 
 
 class StoreUnavailable(Exception):
@@ -29,10 +37,18 @@ class BaseLogStore:
         modified_data: str,
         message_id: str,
         processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
         """Store the processed log; False (and no change) if it was processed already.
 
-        ``attempts`` becomes the attempts so far, this successful one included.
+        ``attempts`` becomes the attempts so far, this successful one included. The
+        record holds the envelope's text as ``original_text`` (unless ``retention``
+        says not to keep it) and its event time and severity; ``attributes`` (the
+        redacted ones; None: the envelope's), ``findings`` and ``policy_version``
+        come from the work; ``retention`` sets the expiry timestamps.
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
 
@@ -48,14 +64,21 @@ class BaseLogStore:
                 modified_data=result.modified_data,
                 message_id=result.message_id,
                 processed_at=result.processed_at,
+                findings=result.findings,
+                policy_version=result.policy_version,
+                attributes=result.attributes,
+                retention=result.retention,
             )
             for result in results
         ]
 
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         """Count one failed attempt (status ``retrying``) and return the attempts so far.
 
-        A processed record is left as it is (its attempts are returned).
+        A processed record is left as it is (its attempts are returned). A new record
+        gets ``retention``'s expiry timestamps.
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a record_failure() method")
 

@@ -32,6 +32,7 @@ from django.utils import timezone
 from core.cursors import decode_cursor, encode_cursor, parse_received_at
 from core.envelope import LogEnvelope
 from core.records import (
+    KEEP_FOREVER,
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
@@ -40,7 +41,9 @@ from core.records import (
     LogPage,
     LogRecord,
     ProcessedLog,
+    Retention,
     TenantSummary,
+    event_time_of,
 )
 from dataproc_site.coalescing import Coalescer
 from tenants.models import StoredLog
@@ -105,7 +108,31 @@ def _to_record(row: StoredLog) -> LogRecord:
         message_id=row.message_id,
         request_id=row.request_id,
         updated_at=row.updated_at,
+        event_time=row.event_time,
+        severity=row.severity,
+        attributes=row.attributes or {},
+        findings=row.findings or {},
+        policy_version=row.policy_version,
+        expires_at=row.expires_at,
+        original_text_expires_at=row.original_text_expires_at,
     )
+
+
+def _new_row_fields(envelope: LogEnvelope, retention: Retention) -> dict:
+    """What a record takes from its envelope when it is first written."""
+    return {
+        "tenant_id": envelope.tenant_id,
+        "log_id": envelope.log_id,
+        "source": _bounded(envelope.source, "source"),
+        "original_text": envelope.text if retention.keep_original else "",
+        "received_at": parse_received_at(envelope.received_at),
+        "request_id": _bounded(envelope.request_id, "request_id"),
+        "event_time": event_time_of(envelope),
+        "severity": _bounded(envelope.severity, "severity"),
+        "attributes": dict(envelope.attributes),
+        "expires_at": retention.expires_at,
+        "original_text_expires_at": retention.original_text_expires_at if retention.keep_original else None,
+    }
 
 
 class DatabaseLogStore(BaseLogStore):
@@ -143,6 +170,10 @@ class DatabaseLogStore(BaseLogStore):
         modified_data: str,
         message_id: str,
         processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
         """Mark the log processed.
 
@@ -150,7 +181,16 @@ class DatabaseLogStore(BaseLogStore):
         keeps the error of the last failed one, if any, as history. Concurrent
         calls from the worker's threads share one transaction (``save_results``).
         """
-        result = ProcessedLog(envelope, modified_data, message_id, processed_at)
+        result = ProcessedLog(
+            envelope,
+            modified_data,
+            message_id,
+            processed_at,
+            findings or {},
+            policy_version,
+            attributes,
+            retention,
+        )
         if connections[self.using].in_atomic_block:
             # The caller's transaction decides; it must not commit other threads' rows.
             return self.save_results([result])[0]
@@ -176,20 +216,32 @@ class DatabaseLogStore(BaseLogStore):
 
     @staticmethod
     def _processed_row(result: ProcessedLog) -> dict:
-        envelope = result.envelope
         return {
-            "tenant_id": envelope.tenant_id,
-            "log_id": envelope.log_id,
-            "source": _bounded(envelope.source, "source"),
-            "original_text": envelope.text,
-            "modified_data": result.modified_data,
+            **_new_row_fields(result.envelope, result.retention),
+            **DatabaseLogStore._result_fields(result),
             "status": STATUS_PROCESSED,
             "attempts": 1,
             "last_error": "",
-            "received_at": parse_received_at(envelope.received_at),
+        }
+
+    @staticmethod
+    def _result_fields(result: ProcessedLog) -> dict:
+        """What a successful attempt writes, over a new or an unprocessed record alike.
+
+        The text is the one this result was worked from: a client may have sent the
+        log id again, with other text, while the record was retrying, and the
+        original and redacted texts must come from the same upload.
+        """
+        envelope = result.envelope
+        return {
+            "source": _bounded(envelope.source, "source"),
+            "original_text": envelope.text if result.retention.keep_original else "",
+            "modified_data": result.modified_data,
             "processed_at": result.processed_at,
             "message_id": _bounded(result.message_id, "message_id"),
-            "request_id": _bounded(envelope.request_id, "request_id"),
+            "attributes": dict(envelope.attributes if result.attributes is None else result.attributes),
+            "findings": dict(result.findings),
+            "policy_version": result.policy_version,
         }
 
     def _save_one(self, result: ProcessedLog) -> bool:
@@ -203,10 +255,8 @@ class DatabaseLogStore(BaseLogStore):
                 self._rows(envelope.tenant_id, envelope.log_id)
                 .exclude(status=STATUS_PROCESSED)
                 .update(
+                    **self._result_fields(result),
                     status=STATUS_PROCESSED,
-                    modified_data=result.modified_data,
-                    processed_at=result.processed_at,
-                    message_id=new_row["message_id"],
                     attempts=F("attempts") + 1,
                     updated_at=timezone.now(),
                 )
@@ -225,7 +275,9 @@ class DatabaseLogStore(BaseLogStore):
         raise StoreUnavailable(f"could not save {envelope.tenant_id}/{envelope.log_id}: row keeps changing")
 
     @_unavailable_as_store_error
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         for _ in range(_MAX_WRITE_ROUNDS):
             # The increment happens in SQL and the read-back in the same transaction,
             # which holds the row's write lock: each caller sees its own count.
@@ -251,18 +303,13 @@ class DatabaseLogStore(BaseLogStore):
                     return attempts
                 continue  # another worker inserted it after our update looked: count again
             inserted = self._insert(
-                tenant_id=envelope.tenant_id,
-                log_id=envelope.log_id,
-                source=_bounded(envelope.source, "source"),
-                original_text=envelope.text,
+                **_new_row_fields(envelope, retention),
                 modified_data=None,
                 status=STATUS_RETRYING,
                 attempts=1,
                 last_error=error,
-                received_at=parse_received_at(envelope.received_at),
                 processed_at=None,
                 message_id=_bounded(message_id, "message_id"),
-                request_id=_bounded(envelope.request_id, "request_id"),
             )
             if inserted:
                 return 1

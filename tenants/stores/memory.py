@@ -21,6 +21,7 @@ from django.utils import timezone
 from core.cursors import decode_cursor, encode_cursor, parse_received_at
 from core.envelope import LogEnvelope
 from core.records import (
+    KEEP_FOREVER,
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
@@ -29,7 +30,9 @@ from core.records import (
     LogPage,
     LogRecord,
     ProcessedLog,
+    Retention,
     TenantSummary,
+    event_time_of,
 )
 from tenants.stores.base import BaseLogStore, StoreUnavailable
 
@@ -57,12 +60,12 @@ class MemoryLogStore(BaseLogStore):
     # -- writes ---------------------------------------------------------------------
 
     @staticmethod
-    def _new_record(envelope: LogEnvelope, message_id: str, status: str) -> LogRecord:
+    def _new_record(envelope: LogEnvelope, message_id: str, status: str, retention: Retention) -> LogRecord:
         return LogRecord(
             tenant_id=envelope.tenant_id,
             log_id=envelope.log_id,
             source=envelope.source,
-            original_text=envelope.text,
+            original_text=envelope.text if retention.keep_original else "",
             modified_data=None,
             status=status,
             attempts=0,
@@ -71,12 +74,36 @@ class MemoryLogStore(BaseLogStore):
             processed_at=None,
             message_id=message_id,
             request_id=envelope.request_id,
+            event_time=event_time_of(envelope),
+            severity=envelope.severity,
+            attributes=dict(envelope.attributes),
+            expires_at=retention.expires_at,
+            original_text_expires_at=retention.original_text_expires_at if retention.keep_original else None,
         )
 
     def save_result(
-        self, envelope: LogEnvelope, *, modified_data: str, message_id: str, processed_at: datetime
+        self,
+        envelope: LogEnvelope,
+        *,
+        modified_data: str,
+        message_id: str,
+        processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
-        return self.save_results([ProcessedLog(envelope, modified_data, message_id, processed_at)])[0]
+        result = ProcessedLog(
+            envelope,
+            modified_data,
+            message_id,
+            processed_at,
+            findings or {},
+            policy_version,
+            attributes,
+            retention,
+        )
+        return self.save_results([result])[0]
 
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
         self._check_up()
@@ -90,12 +117,17 @@ class MemoryLogStore(BaseLogStore):
                     saved.append(False)
                     continue
                 if record is None:
-                    record = self._new_record(envelope, result.message_id, STATUS_PROCESSED)
+                    record = self._new_record(envelope, result.message_id, STATUS_PROCESSED, result.retention)
                 # The text stored is the one this result was worked from (a client may
                 # have sent the log id again, with other text, while it was retrying).
                 record.source = envelope.source
-                record.original_text = envelope.text
+                record.original_text = envelope.text if result.retention.keep_original else ""
                 record.modified_data = result.modified_data
+                record.attributes = dict(
+                    envelope.attributes if result.attributes is None else result.attributes
+                )
+                record.findings = dict(result.findings)
+                record.policy_version = result.policy_version
                 record.status = STATUS_PROCESSED
                 record.attempts += 1
                 record.processed_at = result.processed_at
@@ -105,11 +137,15 @@ class MemoryLogStore(BaseLogStore):
                 saved.append(True)
         return saved
 
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         self._check_up()
         with self._lock:
             key = (envelope.tenant_id, envelope.log_id)
-            record = self._records.get(key) or self._new_record(envelope, message_id, STATUS_RETRYING)
+            record = self._records.get(key) or self._new_record(
+                envelope, message_id, STATUS_RETRYING, retention
+            )
             if record.status != STATUS_PROCESSED:
                 record.status = STATUS_RETRYING
                 record.attempts += 1
