@@ -20,11 +20,15 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.conf import settings
+from django.db import DatabaseError
 
+from core.cursors import parse_received_at
 from core.envelope import LogEnvelope
 from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
 from dataproc_site.observability import metrics
-from tenants.stores import BaseLogStore
+from processing.pipeline import WorkResult
+from tenants.retention import retention_for
+from tenants.stores import BaseLogStore, StoreUnavailable
 
 ACK = "ack"
 RETRY = "retry"
@@ -63,6 +67,18 @@ def describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
 
 
+def retention_of(envelope: LogEnvelope):
+    """The tenant's retention for this log; the registry being unreachable is a store outage.
+
+    Never a default: writing a record without its tenant's retention could keep
+    original text a tenant asked never to store.
+    """
+    try:
+        return retention_for(envelope.tenant_id, parse_received_at(envelope.received_at))
+    except DatabaseError as exc:
+        raise StoreUnavailable(f"tenant registry unavailable: {exc}") from exc
+
+
 def already_processed(envelope: LogEnvelope, attempts: int) -> Outcome:
     metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
     return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempts)
@@ -71,15 +87,22 @@ def already_processed(envelope: LogEnvelope, attempts: int) -> Outcome:
 def record_success(
     store: BaseLogStore,
     envelope: LogEnvelope,
+    result: WorkResult,
     *,
-    modified_data: str,
     message_id: str,
     processed_at: datetime,
     attempt: int,
 ) -> Outcome:
     with metrics.store_write("save_result"):
         saved = store.save_result(
-            envelope, modified_data=modified_data, message_id=message_id, processed_at=processed_at
+            envelope,
+            modified_data=result.modified_data,
+            message_id=message_id,
+            processed_at=processed_at,
+            findings=result.findings,
+            policy_version=result.policy_version,
+            attributes=result.attributes,
+            retention=retention_of(envelope),
         )
     if not saved:  # processed by an earlier delivery or an earlier copy: nothing changed
         return already_processed(envelope, attempt)
@@ -89,7 +112,12 @@ def record_success(
 
 def record_failure(store: BaseLogStore, envelope: LogEnvelope, *, error: str, message_id: str) -> Outcome:
     with metrics.store_write("record_failure"):
-        attempts = store.record_failure(envelope, error=error, message_id=message_id)
+        attempts = store.record_failure(
+            envelope,
+            error=error,
+            message_id=message_id,
+            retention=retention_of(envelope),
+        )
     if attempts < settings.WORKER_MAX_ATTEMPTS:
         metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_RETRIED)
         return Outcome(

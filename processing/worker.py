@@ -91,13 +91,13 @@ def _decide(envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, st
         release_thread_connections()
     try:
         with current_work_gate(), metrics.processing_timer():
-            modified_data = pipeline.handle(envelope, attempt=attempt)
+            result = pipeline.handle(envelope, attempt=attempt)
     except Exception as exc:
         return outcomes.record_failure(store, envelope, error=outcomes.describe(exc), message_id=message_id)
     return outcomes.record_success(
         store,
         envelope,
-        modified_data=modified_data,
+        result,
         message_id=message_id,
         processed_at=timezone.now(),
         attempt=attempt,

@@ -55,6 +55,8 @@ class TenantPolicy:
     tenant_id: str
     active: bool
     rate_limit_per_minute: int
+    retention_days: int | None = None
+    original_text_retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -129,7 +131,13 @@ def auth_mode() -> str:
 
 
 def _policy_of(tenant: Tenant) -> TenantPolicy:
-    return TenantPolicy(tenant.id, tenant.active, tenant.rate_limit_per_minute)
+    return TenantPolicy(
+        tenant.id,
+        tenant.active,
+        tenant.rate_limit_per_minute,
+        tenant.retention_days,
+        tenant.original_text_retention_days,
+    )
 
 
 def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | None:

@@ -17,7 +17,8 @@ def make_envelope(text: str = "User 555-0199 accessed the system", **fields) -> 
 
 
 @pytest.fixture
-def memory_store() -> MemoryLogStore:
+def memory_store(db) -> MemoryLogStore:
+    """The in-memory store (the worker still asks the tenant registry for retention: db)."""
     return MemoryLogStore()
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.test import override_settings
 
 from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
-from processing import worker
+from processing import pipeline, worker
 from processing.outcomes import backoff_seconds
 from processing.tests.conftest import make_envelope
 from processing.worker import ACK, DEAD_LETTER, RETRY, Outcome, apply_outcome, decide
@@ -102,7 +102,7 @@ def test_a_consumers_work_gate_is_held_for_the_work_and_free_while_the_result_is
 
     def work(envelope, attempt):
         seen["free during the work"] = slots.acquire(blocking=False)
-        return "done"
+        return pipeline.WorkResult(modified_data="done")
 
     def save(*args, **kwargs):
         seen["free while storing"] = slots.acquire(blocking=False)
