@@ -63,6 +63,12 @@ class Redactor:
         self._scanner = scanner
         self._custom = custom
         self._methods = dict(methods)
+        # What does not depend on the value ([REDACTED], [PHONE], nothing), worked out once.
+        self._fixed = {
+            detector: replacement_for(method, detector, "", "", b"")
+            for detector, method in self._methods.items()
+            if method not in (Replacement.MASK, Replacement.HASH)
+        }
         self._allowed = allowed
         self._secret = secret
         self.version = version
@@ -123,11 +129,13 @@ class Redactor:
         if not hits:
             return []
         spans = []
+        fixed = self._fixed
         for start, end, winner in _merged(hits):
-            value = source[start:end]
-            replacement = replacement_for(
-                self._methods[winner.detector], winner.detector, value, winner.key, self._secret
-            )
+            replacement = fixed.get(winner.detector)
+            if replacement is None:
+                replacement = replacement_for(
+                    self._methods[winner.detector], winner.detector, source[start:end], winner.key, self._secret
+                )
             if origin is not None:
                 start, end = origin[start], origin[end]
             spans.append(Span(start, end, winner.detector, replacement))

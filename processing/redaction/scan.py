@@ -36,8 +36,9 @@ _NOT_GLUED = r"(?<![^\W_].)"
 # ... nor the tail of a dashed or dotted token (550e8400-...-446655440000, v1.5551234567).
 _NOT_A_TAIL = r"(?<![^\W_][.\-].)"
 # What follows a stretch's first group: single separators (space, dot, dash, slash,
-# parentheses around an area code) each followed by more digits.
-_MORE_GROUPS = r"(?:(?:[\ .\-/]|\ ?\(|\)[\ .\-]?)[0-9]++)*+"
+# parentheses around an area code, and the "+" that stands for a space in form bodies:
+# phone=555+123+4567) each followed by more digits.
+_MORE_GROUPS = r"(?:(?:[\ .\-/+]|\ ?\(|\)[\ .\-]?)[0-9]++)*+"
 _DATE = (
     r"(?P<date>"
     r"[0-9]{3}[-./][0-9]{2}[-./][0-9]{2}"  # 2024-01-15
@@ -46,11 +47,11 @@ _DATE = (
 )
 _QUAD = r"(?<![0-9]\..)(?P<quad>[0-9]{0,2}(?:\.[0-9]{1,3}){3})(?![0-9]|\.[0-9])"
 _NUMBER = (
-    _NOT_A_TAIL + r"(?=(?:[\ ().\-/]{0,2}[0-9]){6})"  # seven digits or more, this one included
+    _NOT_A_TAIL + r"(?=(?:[\ ().\-/+]{0,2}[0-9]){6})"  # seven digits or more, this one included
     r"(?P<number>[0-9]*+" + _MORE_GROUPS + r")"
 )
 _SIGNED_NUMBER = (
-    r"(?<=[+\uff0b(])" + _NOT_GLUED + _NOT_A_TAIL + r"(?=\(?(?:[\ ().\-/]{0,2}[0-9]){7})"
+    r"(?<=[+\uff0b(])" + _NOT_GLUED + _NOT_A_TAIL + r"(?=\(?(?:[\ ().\-/+]{0,2}[0-9]){7})"
     r"(?P<signed>\(?[0-9]++" + _MORE_GROUPS + r")"
 )
 _IBAN = r"(?<=[A-Z])" + _NOT_GLUED + r"(?P<iban>[A-Z][0-9]{2})(?=\ ?[A-Z0-9]{4})"

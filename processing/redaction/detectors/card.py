@@ -57,7 +57,7 @@ def card_number(digits: str) -> bool:
 def cards(run: Run, hits: list[Hit]) -> None:
     """Every window of the stretch's groups that reads as a card number."""
     digits, seps = run.digits, run.seps
-    count = len(run)
+    count = run.count
     for first in range(count):
         group = digits[first]
         size = len(group)

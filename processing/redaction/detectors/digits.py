@@ -27,36 +27,54 @@ class Run:
     at ``4567``... unless that is an extension, which the phone detector takes).
     """
 
-    __slots__ = ("date", "digits", "ends", "lead", "left", "seps", "start", "starts", "text", "trail")
+    __slots__ = (
+        "count",
+        "date",
+        "digits",
+        "ends",
+        "lead",
+        "left",
+        "seps",
+        "sizes",
+        "start",
+        "starts",
+        "text",
+        "total",
+        "trail",
+    )
 
     def __init__(self, text: str, start: int, end: int) -> None:
         parts = _SPLIT.split(text[start:end])  # lead, group, sep, group, ..., group, ""
         self.text = text
         self.start = start
-        self.lead = parts[0]
+        self.lead = lead = parts[0]
         self.left = text[start - 1] if start else ""
         self.trail = ""
         self.digits = digits = parts[1::2]
         self.seps = seps = parts[2:-1:2]
+        if "+" in seps:
+            # Form encoding: phone=555+123+4567 is 555 123 4567.
+            self.seps = seps = [" " if sep == "+" else sep for sep in seps]
+        self.sizes = sizes = [len(group) for group in digits]
+        self.count = len(digits)
+        self.total = sum(sizes)
         self.starts = starts = []
         self.ends = ends = []
-        position = start + len(parts[0])
-        for index, group in enumerate(digits):
+        position = start + len(lead)
+        for size, sep in zip(sizes, [*seps, ""], strict=True):
             starts.append(position)
-            position += len(group)
+            position += size
             ends.append(position)
-            if index < len(seps):
-                position += len(seps[index])
-        self.date = _date_groups(digits, seps) if len(digits) >= 3 else [False] * len(digits)
-
-    def __len__(self) -> int:
-        return len(self.digits)
+            position += len(sep)
+        self.date = _date_groups(sizes, seps) if self.count >= 3 else [False] * self.count
 
     def drop_last(self) -> None:
         """Forget the last group (it is glued to a word); its separator becomes the trail."""
         self.trail = self.seps.pop() if self.seps else ""
         for column in (self.starts, self.ends, self.digits, self.date):
             column.pop()
+        self.total -= self.sizes.pop()
+        self.count -= 1
 
     def before(self, index: int) -> str:
         """The separator before group ``index``: ``seps[index - 1]``, or the lead for the first group."""
@@ -79,14 +97,14 @@ class Run:
         return any(self.date[first : last + 1])
 
 
-def _date_groups(digits: list[str], seps: list[str]) -> list[bool]:
+def _date_groups(sizes: list[int], seps: list[str]) -> list[bool]:
     """Which groups belong to a date: 2024-01-15, 2024.01.15, 15/01/2024, 01-15-2024."""
-    date = [False] * len(digits)
-    for i in range(len(digits) - 2):
+    date = [False] * len(sizes)
+    for i in range(len(sizes) - 2):
         sep = seps[i]
         if sep != seps[i + 1] or sep not in _DATE_SEPARATORS:
             continue
-        first, second, third = len(digits[i]), len(digits[i + 1]), len(digits[i + 2])
+        first, second, third = sizes[i], sizes[i + 1], sizes[i + 2]
         # Not 15.01.24: numbers are written in pairs (+687 75.10.00, 01.23.45.67.89).
         if (first == 4 and second == 2 and third == 2) or (first <= 2 and second <= 2 and third == 4):
             date[i] = date[i + 1] = date[i + 2] = True

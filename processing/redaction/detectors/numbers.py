@@ -32,7 +32,7 @@ def numbers_in(text: str, start: int, end: int, config: NumberConfig, leading: s
         run.drop_last()
         if not run.digits:
             return
-    if config.card:
+    if config.card and run.total >= card.MIN_DIGITS:
         card.cards(run, hits)
     phones = config.phone
     index = 0
@@ -41,19 +41,22 @@ def numbers_in(text: str, start: int, end: int, config: NumberConfig, leading: s
             return
         last = phone.international(run, hits)
         index = 1 if last is None else last + 1
-    count = len(run)
+    elif phones is not None:
+        last = phone.dialled_internationally(run, phones, leading, hits)
+        if last is not None:
+            index = last + 1
+    count = run.count
+    sizes = run.sizes
+    date = run.date
     while index < count:
-        if run.date[index]:
-            index += 1
-            continue
+        size = sizes[index]
         last = None
-        if phones is not None:
-            last = phone.dialled_internationally(run, index, phones, leading, hits)
-        if last is None and config.ssn:
-            last = ssn.ssn(run, index, leading, hits)
-        if last is None and phones is not None:
-            if phones.nanp:
-                last = phone.north_american(run, index, leading, hits)
-            if last is None and phones.regions:
-                last = phone.national(run, index, phones, leading, hits)
+        if not date[index]:
+            if config.ssn and (size == 3 or size == 9):
+                last = ssn.ssn(run, index, leading, hits)
+            if last is None and phones is not None:
+                if phones.nanp and size in phone.NANP_GROUP_SIZES:
+                    last = phone.north_american(run, index, leading, hits)
+                if last is None and phones.regions:
+                    last = phone.national(run, index, phones, leading, hits)
         index = index + 1 if last is None else last + 1

@@ -43,6 +43,8 @@ MIN_INTERNATIONAL_DIGITS = 7
 # International prefixes read everywhere: 00 (most of the world) and 011 (North America).
 COMMON_IDDS = ("011", "00")
 NANP_SEPARATORS = ("-", ".", " ")
+# Sizes of the group a North American number can start with: trunk 1, area code, bare 10 or 11 digits.
+NANP_GROUP_SIZES = frozenset({1, 3, 10, 11})
 PLACEHOLDER = "1234567890"
 # " x 12", "x12", " ext. 12", ";ext=12" after a number: its extension, redacted with it.
 _EXTENSION = re.compile(r"(?:\ ?;\ ?ext=|\ ?(?:ext\.?|extension|x)\ ?)[0-9]{1,7}(?![0-9])", re.IGNORECASE)
@@ -155,7 +157,7 @@ def international(run: Run, hits: list[Hit]) -> int | None:
 def _longest_international(run: Run, first: int, span_start: int, idd: str, hits: list[Hit]) -> int | None:
     ends = []
     digits = ""
-    for index in range(first, len(run)):
+    for index in range(first, run.count):
         digits += run.digits[index]
         if len(digits) - len(idd) > MAX_INTERNATIONAL_DIGITS:
             break
@@ -171,9 +173,7 @@ def _longest_international(run: Run, first: int, span_start: int, idd: str, hits
     return None
 
 
-def dialled_internationally(
-    run: Run, index: int, config: PhoneConfig, leading: str, hits: list[Hit]
-) -> int | None:
+def dialled_internationally(run: Run, config: PhoneConfig, leading: str, hits: list[Hit]) -> int | None:
     """``0044 20 7946 0958``, ``011 44 ...``: an international prefix at the start of the stretch, then a
     possible number.
 
@@ -182,16 +182,17 @@ def dialled_internationally(
     """
     # Only where a stretch of digits starts: inside one ("DE89 3704 0044 0532 ...", an IBAN
     # with a typo) 00 is just two digits.
-    after_time = run.left == ":" and run.start >= 2 and run.text[run.start - 2].isdigit()
-    if index or run.lead or run.left in ".,/$-" or after_time:
+    group = run.digits[0]
+    if group[0] != "0" or run.lead or run.left in ".,/$-":
         return None
-    group = run.digits[index]
+    if run.left == ":" and run.start >= 2 and run.text[run.start - 2].isdigit():
+        return None  # 12:0044...: the minutes of a time
     idd = next((prefix for prefix in config.idds if group.startswith(prefix)), None)
     if idd is None:
         return None
     found: list[Hit] = []
-    last = _longest_international(run, index, run.starts[index], idd, found)
-    if last is None or (last == index and _lowered(run, run.starts[index], index, leading)):
+    last = _longest_international(run, 0, run.starts[0], idd, found)
+    if last is None or (last == 0 and _lowered(run, run.starts[0], 0, leading)):
         return None
     hits.extend(found)
     return last
@@ -200,7 +201,7 @@ def dialled_internationally(
 def north_american(run: Run, index: int, leading: str, hits: list[Hit]) -> int | None:
     """A North American number from group ``index``: the index of its last group, or None."""
     digits, seps = run.digits, run.seps
-    count = len(run)
+    count = run.count
     start = run.starts[index]
     if digits[index] == "1" and index + 1 < count and not run.joined_left(index):
         # A trunk "1": 1-555-123-4567, 1 555 123 4567, 1.555.123.4567, 1 (555) 123-4567.
@@ -252,7 +253,7 @@ def _opens_with_parenthesis(run: Run, index: int) -> bool:
 def _parenthesised(run: Run, index: int) -> int | None:
     """(555) 123-4567, (555)123-4567, (555) 1234567, from the area code's group."""
     digits, seps = run.digits, run.seps
-    if len(digits[index]) != 3 or index + 1 >= len(run) or not _area_code(digits[index], digits, index):
+    if len(digits[index]) != 3 or index + 1 >= run.count or not _area_code(digits[index], digits, index):
         return None
     after_area = seps[index]
     if not after_area.startswith(")") or after_area.endswith("("):
@@ -260,7 +261,7 @@ def _parenthesised(run: Run, index: int) -> int | None:
     if len(digits[index + 1]) == 7 and after_area in (")", ") "):
         last = index + 1
     elif (
-        index + 2 < len(run)
+        index + 2 < run.count
         and len(digits[index + 1]) == 3
         and len(digits[index + 2]) == 4
         and seps[index + 1] in ("-", ".", " ")
@@ -274,7 +275,7 @@ def _parenthesised(run: Run, index: int) -> int | None:
 def _three_three_four(run: Run, index: int, required: str | None) -> int | None:
     """555-123-4567, 555.123.4567, 555 123 4567 (one separator throughout) from group ``index``."""
     digits, seps = run.digits, run.seps
-    if index + 2 >= len(run):
+    if index + 2 >= run.count:
         return None
     if len(digits[index]) != 3 or len(digits[index + 1]) != 3 or len(digits[index + 2]) != 4:
         return None
@@ -310,7 +311,7 @@ def national(run: Run, index: int, config: PhoneConfig, leading: str, hits: list
         trunk = len(region.trunk_prefix)
         candidates = []
         so_far = ""
-        for last in range(index, len(run)):
+        for last in range(index, run.count):
             so_far += run.digits[last]
             if len(so_far) - trunk > MAX_INTERNATIONAL_DIGITS:
                 break

@@ -25,7 +25,7 @@ def ssn(run: Run, index: int, leading: str, hits: list[Hit]) -> int | None:
     digits = run.digits
     if run.joined_left(index):
         return None
-    if index + 2 < len(run) and (len(digits[index]), len(digits[index + 1]), len(digits[index + 2])) == (
+    if index + 2 < run.count and (len(digits[index]), len(digits[index + 1]), len(digits[index + 2])) == (
         3,
         2,
         4,

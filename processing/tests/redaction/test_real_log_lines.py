@@ -18,6 +18,10 @@ MISSES = {
         "body: name=Jos%C3%A9&email=jos%C3%A9.garc%C3%ADa%40correo.es&ok=1",
         "body: name=Jos%C3%A9&email=[REDACTED]&ok=1",
     ),
+    "form body with + for spaces": (
+        "POST /signup name=Jo+Smith&phone=555+123+4567&ok=1",
+        "POST /signup name=Jo+Smith&phone=[REDACTED]&ok=1",
+    ),
     "accented e-mail address": ("from josé.garcía@correo.es to", "from [REDACTED] to"),
     "internationalised e-mail address": ("sent to 用户@例子.广告 ok", "sent to [REDACTED] ok"),
     "e-mail address in Cyrillic": ('{"email":"иван@пример.рф"}', '{"email":"[REDACTED]"}'),
