@@ -134,7 +134,11 @@ class Redactor:
             replacement = fixed.get(winner.detector)
             if replacement is None:
                 replacement = replacement_for(
-                    self._methods[winner.detector], winner.detector, source[start:end], winner.key, self._secret
+                    self._methods[winner.detector],
+                    winner.detector,
+                    source[start:end],
+                    winner.key,
+                    self._secret,
                 )
             if origin is not None:
                 start, end = origin[start], origin[end]

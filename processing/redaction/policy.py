@@ -28,7 +28,7 @@ from typing import Any
 
 import phonenumbers
 
-from processing.redaction.detectors.custom import pattern_problem
+from processing.redaction.detectors.custom import pattern_problem, rules_problem
 
 DETECTORS = ("phone", "email", "card", "ssn", "iban", "ip")
 ON_BY_DEFAULT = frozenset({"phone", "email", "card", "ssn", "iban"})
@@ -279,4 +279,8 @@ def _custom_rule_problems(rules: Any) -> list[str]:
                 problems.append(f"{label}: {problem}")
         if "replacement" in rule:
             problems += _replacement_problems(label, rule["replacement"])
+    if not problems:
+        problem = rules_problem([rule["pattern"] for rule in rules])
+        if problem:
+            problems.append(problem)
     return problems

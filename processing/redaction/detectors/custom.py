@@ -15,17 +15,41 @@ import re2
 
 # Per compiled rule; RE2 fails the compilation of a pattern whose program needs more.
 MAX_PROGRAM_MEMORY = 1 << 20
+# The prefilter set of all of a policy's rules gets the rules' budgets together, up to this.
+MAX_SET_MEMORY = 64 << 20
 # A pattern that matches empty text would "find" something between every two characters.
 _EMPTY_MATCH_PROBE = "a 1_-. é"
 # RE2 reads UTF-8; a lone surrogate (JSON allows "\\ud800") has none, so it is read as U+FFFD.
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def _options() -> re2.Options:
+def _options(max_mem: int = MAX_PROGRAM_MEMORY) -> re2.Options:
     options = re2.Options()
-    options.max_mem = MAX_PROGRAM_MEMORY
+    options.max_mem = max_mem
     options.log_errors = False
     return options
+
+
+def _prefilter(patterns: Sequence[str]):
+    """One ``re2.Set`` of every pattern; None when RE2 cannot build it within its memory budget."""
+    rules_set = re2.Set.SearchSet(_options(min(MAX_SET_MEMORY, 2 * MAX_PROGRAM_MEMORY * len(patterns))))
+    try:
+        for pattern in patterns:
+            rules_set.Add(pattern)
+        rules_set.Compile()
+    except re2.error:
+        return None
+    return rules_set
+
+
+def rules_problem(patterns: Sequence[str]) -> str | None:
+    """Why a policy's rules, each valid alone, cannot run together; None when they can."""
+    if patterns and _prefilter(patterns) is None:
+        return (
+            "the custom rules together are more than RE2 can compile within its memory budget; "
+            "simplify the largest patterns or remove some rules"
+        )
+    return None
 
 
 def compile_pattern(pattern: str):
@@ -58,18 +82,20 @@ class CustomRules:
     def __init__(self, rules: Sequence[tuple[str, str]]) -> None:
         self.names = [name for name, _ in rules]
         self.patterns = [compile_pattern(pattern) for _, pattern in rules]
-        self._set = re2.Set.SearchSet(_options())
-        for _, pattern in rules:
-            self._set.Add(pattern)
-        self._set.Compile()
+        # Validation refuses rules that do not fit one set; without one, every rule searches every text.
+        self._set = _prefilter([pattern for _, pattern in rules])
+        self._every_rule = list(range(len(self.patterns)))
 
     def find(self, text: str) -> Iterator[tuple[int, int, str]]:
         """``(start, end, finding name)`` of every non-empty match of every rule."""
-        try:
-            matched = self._set.Match(text)
-        except UnicodeEncodeError:
-            text = _SURROGATE.sub("\ufffd", text)
-            matched = self._set.Match(text)
+        if self._set is None:
+            matched = self._every_rule
+        else:
+            try:
+                matched = self._set.Match(text)
+            except UnicodeEncodeError:
+                text = _SURROGATE.sub("\ufffd", text)
+                matched = self._set.Match(text)
         if not matched:
             return
         for index in matched:

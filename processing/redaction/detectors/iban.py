@@ -28,7 +28,9 @@ LENGTHS = {
 _ALPHANUMERIC = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 
 
-_LETTER_VALUES = str.maketrans({letter: str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)})
+_LETTER_VALUES = str.maketrans(
+    {letter: str(value) for value, letter in enumerate("ABCDEFGHIJKLMNOPQRSTUVWXYZ", 10)}
+)
 
 
 def mod97_valid(iban: str) -> bool:

@@ -226,3 +226,14 @@ def test_custom_rules_on_text_with_a_lone_surrogate():
     custom = redactor(custom_rules=[{"name": "employee_id", "pattern": r"EMP-\d{6}"}])
 
     assert custom.scrub("\ud800 EMP-123456").text == "\ud800 [REDACTED]"
+
+
+def test_custom_rules_still_run_when_no_prefilter_set_can_be_built(monkeypatch):
+    from processing.redaction.detectors import custom
+
+    spec = parse_policy({"custom_rules": [{"name": "rule_0", "pattern": r"\w{1,200}0"}]})
+    monkeypatch.setattr(custom, "MAX_SET_MEMORY", 4096)
+
+    scrubbed = compile_policy(spec, secret=SECRET).scrub("abc0 def")
+
+    assert scrubbed.findings == {"custom:rule_0": 1}

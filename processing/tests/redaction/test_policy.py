@@ -165,3 +165,17 @@ def test_a_rule_re2_compiles_is_accepted():
         validate_policy({"custom_rules": [{"name": "mine", "pattern": r"(?i)\bapi[_-]?key=[a-z0-9]{16,}"}]})
         == []
     )
+
+
+def test_rules_too_large_together_for_one_re2_set_are_refused(monkeypatch):
+    from processing.redaction.detectors import custom
+
+    monkeypatch.setattr(custom, "MAX_SET_MEMORY", 4096)
+    rules = [{"name": f"rule_{number}", "pattern": rf"\w{{1,200}}{number}"} for number in range(5)]
+
+    problems = validate_policy({"custom_rules": rules})
+
+    assert problems == [
+        "the custom rules together are more than RE2 can compile within its memory budget; "
+        "simplify the largest patterns or remove some rules"
+    ]
