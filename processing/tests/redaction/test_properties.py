@@ -1,5 +1,7 @@
 """Properties over generated text: generated PII never survives, text without any comes back unchanged,
-and crafted text costs linear time."""
+any text gives well-formed spans, and crafted text costs linear time."""
+
+import itertools
 
 import phonenumbers
 import pytest
@@ -7,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.provisional import domains
 
-from processing.redaction import REDACTED, luhn_valid, redact
+from processing.redaction import REDACTED, compile_policy, luhn_valid, parse_policy, redact
 from processing.redaction.context import CONTEXT_WORDS, words
 
 # Surrounding text: words and punctuation with no digits and no "@", so it can hold
@@ -203,3 +205,28 @@ CRAFTED = {
 def test_crafted_text_is_handled_in_linear_time(text):
     # A quadratic pattern takes hours on these; the timeout is the assertion.
     redact(text)
+
+
+log_like_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("0123456789 +-.()/:_=@%#'\"xXextABCDEF\nGBDE"), st.characters(codec="utf-8")
+    ),
+    max_size=200,
+)
+everything_on = compile_policy(
+    parse_policy({"detectors": {"ip": True}, "regions": ["US", "GB", "DE", "FR", "IT", "AU"]}), secret=b"s"
+)
+
+
+@property_settings
+@given(text=log_like_text)
+def test_any_text_gives_ordered_spans_inside_it_and_their_replacement(text):
+    spans = everything_on.explain(text)
+
+    assert all(0 <= span.start < span.end <= len(text) for span in spans)
+    assert all(before.end <= after.start for before, after in itertools.pairwise(spans))
+    rebuilt, position = [], 0
+    for span in spans:
+        rebuilt += [text[position : span.start], span.replacement]
+        position = span.end
+    assert everything_on.scrub(text).text == "".join([*rebuilt, text[position:]])
