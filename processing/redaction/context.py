@@ -141,15 +141,14 @@ class Verdict(Enum):
 
 
 def nearest_words(text: str, start: int, leading: str = "") -> list[str]:
-    """The last ``NEAREST_WORDS`` words before ``start`` on its line, nearest first, lower-cased."""
+    """The last ``NEAREST_WORDS`` words before ``start`` on its line, nearest last, lower-cased."""
     window = text[max(0, start - WINDOW_CHARS) : start]
     newline = window.rfind("\n")
     if newline != -1:
         window = window[newline + 1 :]
     elif leading and start < WINDOW_CHARS:
         window = f"{leading} {window}"
-    words = _WORD.findall(window)
-    return [word.lower() for word in words[: -NEAREST_WORDS - 1 : -1]]
+    return _WORD.findall(window.lower())[-NEAREST_WORDS:]
 
 
 def verdict(text: str, start: int, leading: str = "") -> Verdict | None:
@@ -157,9 +156,9 @@ def verdict(text: str, start: int, leading: str = "") -> Verdict | None:
     words = nearest_words(text, start, leading)
     if not words:
         return None
-    if any(word in RAISING for word in words):
+    if not RAISING.isdisjoint(words):
         return Verdict.RAISE
-    if any(word in LOWERING for word in words):
+    if not LOWERING.isdisjoint(words):
         return Verdict.LOWER
     return None
 
@@ -167,4 +166,4 @@ def verdict(text: str, start: int, leading: str = "") -> Verdict | None:
 def says_ssn(text: str, start: int, leading: str = "") -> bool:
     """Whether an SSN keyword (``ssn``, ``SSN:``, ``social security``) is among the words before ``start``."""
     words = nearest_words(text, start, leading)
-    return any(word in SSN_WORDS for word in words) or ("security" in words and "social" in words)
+    return not SSN_WORDS.isdisjoint(words) or ("security" in words and "social" in words)

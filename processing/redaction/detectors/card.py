@@ -56,28 +56,31 @@ def card_number(digits: str) -> bool:
 
 def cards(run: Run, hits: list[Hit]) -> None:
     """Every window of the stretch's groups that reads as a card number."""
-    digits, seps = run.digits, run.seps
+    digits, seps, sizes = run.digits, run.seps, run.sizes
     count = run.count
+    remaining = run.total
     for first in range(count):
-        group = digits[first]
-        size = len(group)
+        size = sizes[first]
+        if remaining < MIN_DIGITS:
+            break  # not enough digits left for any card
+        remaining -= size
         if size >= MIN_DIGITS:
-            if size <= MAX_DIGITS and card_number(group):
-                hits.append(Hit(run.starts[first], run.ends[first], CARD, group))
+            if size <= MAX_DIGITS and card_number(digits[first]):
+                hits.append(Hit(run.starts[first], run.ends[first], CARD, digits[first]))
             continue
         if size != 4 or first + 1 >= count or seps[first] not in _GROUP_SEPARATORS:
             continue
         sep = seps[first]
-        number = group
-        sizes = [4]
+        number = digits[first]
+        window = [4]
         for last in range(first + 1, count):
             if last > first + 1 and seps[last - 1] != sep:
                 break
             number += digits[last]
-            sizes.append(len(digits[last]))
+            window.append(sizes[last])
             if len(number) > MAX_DIGITS:
                 break
-            if _grouped_like_a_card(sizes) and card_number(number):
+            if len(number) >= MIN_DIGITS and _grouped_like_a_card(window) and card_number(number):
                 hits.append(Hit(run.starts[first], run.ends[last], CARD, number))
 
 

@@ -58,14 +58,11 @@ class Run:
         self.sizes = sizes = [len(group) for group in digits]
         self.count = len(digits)
         self.total = sum(sizes)
-        self.starts = starts = []
-        self.ends = ends = []
-        position = start + len(lead)
-        for size, sep in zip(sizes, [*seps, ""], strict=True):
-            starts.append(position)
-            position += size
-            ends.append(position)
-            position += len(sep)
+        self.starts = starts = [start + len(lead)]
+        self.ends = ends = [starts[0] + sizes[0]] if digits else []
+        for sep, size in zip(seps, sizes[1:], strict=True):
+            starts.append(ends[-1] + len(sep))
+            ends.append(starts[-1] + size)
         self.date = _date_groups(sizes, seps) if self.count >= 3 else [False] * self.count
 
     def drop_last(self) -> None:

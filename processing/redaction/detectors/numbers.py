@@ -48,15 +48,17 @@ def numbers_in(text: str, start: int, end: int, config: NumberConfig, leading: s
     count = run.count
     sizes = run.sizes
     date = run.date
+    ssns = config.ssn
+    nanp = phones is not None and phones.nanp
+    regions = phones is not None and phones.regions
     while index < count:
         size = sizes[index]
         last = None
         if not date[index]:
-            if config.ssn and (size == 3 or size == 9):
+            if ssns and (size == 3 or size == 9):
                 last = ssn.ssn(run, index, leading, hits)
-            if last is None and phones is not None:
-                if phones.nanp and size in phone.NANP_GROUP_SIZES:
-                    last = phone.north_american(run, index, leading, hits)
-                if last is None and phones.regions:
-                    last = phone.national(run, index, phones, leading, hits)
+            if last is None and nanp and size in phone.NANP_GROUP_SIZES:
+                last = phone.north_american(run, index, leading, hits)
+            if last is None and regions:
+                last = phone.national(run, index, phones, leading, hits)
         index = index + 1 if last is None else last + 1

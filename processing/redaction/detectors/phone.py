@@ -133,7 +133,12 @@ def international_key(digits: str) -> str | None:
     return None
 
 
+_EXTENSION_STARTS = frozenset(" ;xXeE")
+
+
 def _extended(text: str, end: int) -> int:
+    if text[end : end + 1] not in _EXTENSION_STARTS:
+        return end
     extension = _EXTENSION.match(text, end)
     return extension.end() if extension else end
 
@@ -213,16 +218,16 @@ def north_american(run: Run, index: int, leading: str, hits: list[Hit]) -> int |
         else:
             last = None
         if last is not None:
-            return _add(run, start, last, hits)
+            return _add(run, start, index, last, hits)
     if _opens_with_parenthesis(run, index):
         last = _parenthesised(run, index)
         if last is not None:
-            return _add(run, start - 1, last, hits)
+            return _add(run, start - 1, index, last, hits)
     if run.joined_left(index):
         return None
     last = _three_three_four(run, index, None)
     if last is not None:
-        return _add(run, start, last, hits)
+        return _add(run, start, index, last, hits)
     group = digits[index]
     size = len(group)
     ambiguous = (
@@ -241,7 +246,7 @@ def north_american(run: Run, index: int, leading: str, hits: list[Hit]) -> int |
     last = index if size != 3 else index + 1
     if run.joined_right(last) or _lowered(run, start, index, leading):
         return None
-    return _add(run, start, last, hits)
+    return _add(run, start, index, last, hits)
 
 
 def _opens_with_parenthesis(run: Run, index: int) -> bool:
@@ -291,8 +296,8 @@ def _area_code(area: str, digits: list[str], index: int) -> bool:
     return area[0] in "23456789" or "".join(digits[index : index + 3]) == PLACEHOLDER
 
 
-def _add(run: Run, start: int, last: int, hits: list[Hit]) -> int:
-    digits = "".join(run.digits[index] for index in range(last + 1) if run.starts[index] >= start)
+def _add(run: Run, start: int, first: int, last: int, hits: list[Hit]) -> int:
+    digits = "".join(run.digits[first : last + 1])
     national = digits[1:] if len(digits) == 11 else digits
     hits.append(Hit(start, _extended(run.text, run.ends[last]), PHONE, f"+1{national}"))
     return last
