@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from processing.redaction.compiler import clear_cache, compile_policy
 from processing.redaction.detectors.card import luhn_valid
-from processing.redaction.engine import Redactor, Scrubbed, ScrubbedAttributes, Span
+from processing.redaction.engine import Redactor, Scrubbed, ScrubbedAttributes, Span, merge_findings
 from processing.redaction.policy import (
     DEFAULT_POLICY,
     DETECTORS,
@@ -45,6 +45,7 @@ __all__ = [
     "compile_policy",
     "default_redactor",
     "luhn_valid",
+    "merge_findings",
     "parse_policy",
     "redact",
     "validate_policy",

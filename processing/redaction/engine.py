@@ -47,6 +47,15 @@ class Span(NamedTuple):
     replacement: str
 
 
+def merge_findings(*counts: Mapping[str, int]) -> dict[str, int]:
+    """Findings added up, e.g. a log's text and its attributes: ``{detector: total}``."""
+    merged: dict[str, int] = {}
+    for findings in counts:
+        for detector, count in findings.items():
+            merged[detector] = merged.get(detector, 0) + count
+    return merged
+
+
 class Redactor:
     """A compiled policy. Build one with ``compile_policy``; it is immutable and thread-safe."""
 

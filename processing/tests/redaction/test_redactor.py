@@ -9,6 +9,7 @@ from processing.redaction import (
     clear_cache,
     compile_policy,
     default_redactor,
+    merge_findings,
     parse_policy,
     redact,
 )
@@ -133,3 +134,11 @@ def test_compile_policy_takes_a_parsed_spec():
 
 def test_a_redactor_is_what_compile_policy_returns():
     assert isinstance(default_redactor(), Redactor)
+
+
+def test_findings_of_a_text_and_its_attributes_add_up():
+    redactor = default_redactor()
+    text = redactor.scrub("call 555-0199")
+    attributes = redactor.scrub_attributes({"phone": "555-0100", "email": "a@b.io"})
+
+    assert merge_findings(text.findings, attributes.findings) == {"phone": 2, "email": 1}
