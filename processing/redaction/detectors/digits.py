@@ -10,6 +10,7 @@ never part of a number to redact.
 from __future__ import annotations
 
 import re
+from itertools import accumulate
 
 _SPLIT = re.compile(r"([0-9]+)")
 # Separators that join two groups into one token ("v1.2", "550e8400-e29b", "a/b"): a number
@@ -45,25 +46,24 @@ class Run:
 
     def __init__(self, text: str, start: int, end: int) -> None:
         parts = _SPLIT.split(text[start:end])  # lead, group, sep, group, ..., group, ""
+        lengths = list(map(len, parts))
+        offsets = list(accumulate(lengths, initial=start))  # part k is text[offsets[k]:offsets[k + 1]]
         self.text = text
         self.start = start
-        self.lead = lead = parts[0]
+        self.lead = parts[0]
         self.left = text[start - 1] if start else ""
         self.trail = ""
-        self.digits = digits = parts[1::2]
+        self.digits = parts[1::2]
         self.seps = seps = parts[2:-1:2]
         if "+" in seps:
             # Form encoding: phone=555+123+4567 is 555 123 4567.
             self.seps = seps = [" " if sep == "+" else sep for sep in seps]
-        self.sizes = sizes = [len(group) for group in digits]
-        self.count = len(digits)
+        self.sizes = sizes = lengths[1::2]
+        self.starts = offsets[1:-1:2]
+        self.ends = offsets[2::2]
+        self.count = count = len(sizes)
         self.total = sum(sizes)
-        self.starts = starts = [start + len(lead)]
-        self.ends = ends = [starts[0] + sizes[0]] if digits else []
-        for sep, size in zip(seps, sizes[1:], strict=True):
-            starts.append(ends[-1] + len(sep))
-            ends.append(starts[-1] + size)
-        self.date = _date_groups(sizes, seps) if self.count >= 3 else [False] * self.count
+        self.date = _date_groups(sizes, seps) if count >= 3 else [False] * count
 
     def drop_last(self) -> None:
         """Forget the last group (it is glued to a word); its separator becomes the trail."""
