@@ -15,17 +15,20 @@ from typing import Any, NamedTuple
 from processing.redaction.detectors.custom import CustomRules
 from processing.redaction.encoding import percent_decode
 from processing.redaction.policy import Replacement
-from processing.redaction.replacements import replacement_for
+from processing.redaction.replacements import REDACTED, replacement_for
 from processing.redaction.scan import Scanner
 from processing.redaction.spans import Hit
 
+# Attribute values nested deeper than this are replaced whole: intake bounds attributes
+# far below it, and nothing unscrubbed may pass whatever arrives.
+MAX_ATTRIBUTE_DEPTH = 32
 # When two merged hits are equally long, the first of these names the span.
 PRIORITY = ("email", "iban", "card", "ssn", "phone", "ip")
 _RANK = {name: rank for rank, name in enumerate(PRIORITY)}
 
 
-# Named tuples: one of each is made per log (per finding for Span), and they cost a tenth
-# of a frozen dataclass to build.
+# Named tuples: one of each is made per log (per finding for Span), and they are cheaper
+# to build than frozen dataclasses.
 class Scrubbed(NamedTuple):
     """A redacted text and its findings: ``{detector: count}`` (custom rules as ``custom:<name>``)."""
 
@@ -108,21 +111,29 @@ class Redactor:
 
     def scrub_attributes(self, attributes: Mapping[str, Any]) -> ScrubbedAttributes:
         """``attributes`` with every string value scrubbed like a text (nested objects and lists too;
-        keys, numbers and booleans as they are), and the findings of all of them summed."""
+        keys, numbers and booleans as they are), and the findings of all of them summed.
+
+        Each value's key is read as the words before it (``{"order_id": "4829301756"}`` stays).
+        An object or list nested ``MAX_ATTRIBUTE_DEPTH`` deep is replaced by ``[REDACTED]``."""
         findings: dict[str, int] = {}
-        scrubbed = {key: self._scrub_value(value, str(key), findings) for key, value in attributes.items()}
+        scrubbed = {key: self._scrub_value(value, str(key), findings, 1) for key, value in attributes.items()}
         return ScrubbedAttributes(scrubbed, findings)
 
-    def _scrub_value(self, value: Any, key: str, findings: dict[str, int]) -> Any:
+    def _scrub_value(self, value: Any, key: str, findings: dict[str, int], depth: int) -> Any:
         if isinstance(value, str):
             result = self.scrub(value, context=key)
             for detector, count in result.findings.items():
                 findings[detector] = findings.get(detector, 0) + count
             return result.text
+        if isinstance(value, Mapping | list | tuple) and depth >= MAX_ATTRIBUTE_DEPTH:
+            return REDACTED
         if isinstance(value, Mapping):
-            return {inner: self._scrub_value(item, str(inner), findings) for inner, item in value.items()}
+            return {
+                inner: self._scrub_value(item, str(inner), findings, depth + 1)
+                for inner, item in value.items()
+            }
         if isinstance(value, list | tuple):
-            return [self._scrub_value(item, key, findings) for item in value]
+            return [self._scrub_value(item, key, findings, depth + 1) for item in value]
         return value
 
     def _spans(self, text: str, context: str) -> list[Span]:

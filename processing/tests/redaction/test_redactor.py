@@ -142,3 +142,16 @@ def test_findings_of_a_text_and_its_attributes_add_up():
     attributes = redactor.scrub_attributes({"phone": "555-0100", "email": "a@b.io"})
 
     assert merge_findings(text.findings, attributes.findings) == {"phone": 2, "email": 1}
+
+
+def test_attributes_nested_beyond_the_depth_limit_are_replaced_whole():
+    from processing.redaction.engine import MAX_ATTRIBUTE_DEPTH
+
+    nested = {"phone": "555-0199"}
+    for _ in range(MAX_ATTRIBUTE_DEPTH + 5):
+        nested = {"inner": nested}
+
+    scrubbed = default_redactor().scrub_attributes(nested)
+
+    assert "555-0199" not in repr(scrubbed.attributes)
+    assert "[REDACTED]" in repr(scrubbed.attributes)
