@@ -144,3 +144,21 @@ REAL_LINES = [
 @pytest.mark.parametrize(("text", "expected"), REAL_LINES)
 def test_realistic_lines_keep_everything_but_the_pii(text, expected):
     assert redact(text) == expected
+
+
+LIMITS = {
+    "a number the words before call an invoice": "invoice 5551234567 paid",
+    "a lower-case IBAN": "iban de89 3704 0044 0532 0130 00",
+    "an international prefix inside a stretch of digits": "ids 3704 0044 0532 0130 00",
+}
+
+
+@pytest.mark.parametrize("text", LIMITS.values(), ids=LIMITS.keys())
+def test_known_limits_stay_as_documented(text):
+    assert redact(text) == text
+
+
+def test_attribute_keys_are_names_and_stay():
+    scrubbed = compile_policy(DEFAULT_POLICY, secret=b"").scrub_attributes({"alice@example.com": "ok"})
+
+    assert scrubbed.attributes == {"alice@example.com": "ok"}
