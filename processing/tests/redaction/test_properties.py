@@ -1,158 +1,30 @@
-"""redact(): every PII format the service must catch, and everything it must leave alone."""
+"""Properties over generated text: generated PII never survives, text without any comes back unchanged,
+any text gives well-formed spans, and crafted text costs linear time."""
+
+import itertools
 
 import phonenumbers
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from hypothesis.provisional import domains
 
-from processing.redaction import REDACTED, luhn_valid, redact
-
-PHONE_NUMBERS = [
-    # The formats of the service this one replaces.
-    "555-0199",
-    "555-1234",
-    "(555) 123-4567",
-    "555.123.4567",
-    "5551234567",
-    "+1-555-123-4567",
-    "+44 20 7946 0958",
-    # More North American spellings.
-    "555-123-4567",
-    "555 123 4567",
-    "1-555-123-4567",
-    "1 (555) 123-4567",
-    "1.555.123.4567",
-    "+1 (555) 123-4567",
-    "+15551234567",
-    # International numbers, with + or an international prefix.
-    "+442079460958",
-    "+44 (0)20 7946 0958",
-    "+33 1 23 45 67 89",
-    "+49 30 1234567",
-    "+91 98765 43210",
-    "+86 138 0013 8000",
-    "+81 3-1234-5678",
-    "+61 2 9876 5432",
-    "+55 11 91234-5678",
-    "011 44 20 7946 0958",
-    "0044 20 7946 0958",
-    "00 33 1 23 45 67 89",
-]
-
-EMAILS = ["john.doe@example.com", "a+tag@mail.co.uk", "ops_team-1@sub.domain.io", "X@Y.ORG"]
-CARDS = [
-    "4111 1111 1111 1111",
-    "4111-1111-1111-1111",
-    "4111111111111111",
-    "5500 0000 0000 0004",
-    "3782 822463 10005",
-    "378282246310005",
-    "6011000990139424",
-    "4222222222222",
-]
-SSNS = ["123-45-6789", "078-05-1120"]
-
-
-@pytest.mark.parametrize("pii", PHONE_NUMBERS + EMAILS + CARDS + SSNS)
-def test_it_redacts_pii_inside_a_sentence(pii):
-    assert redact(f"User {pii} accessed the system") == f"User {REDACTED} accessed the system"
-
-
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("User 555-0199 accessed the system", "User [REDACTED] accessed the system"),
-        ("Alert: System status check for 555-1234", "Alert: System status check for [REDACTED]"),
-        ("call (555) 123-4567.", "call [REDACTED]."),
-        ("phone:555-123-4567, fax:555-123-4568", "phone:[REDACTED], fax:[REDACTED]"),
-        ("tel:+15551234567;ext=12 ok", "tel:[REDACTED] ok"),
-        ("<jane@example.org>", "<[REDACTED]>"),
-        ("card=4111111111111111 ok", "card=[REDACTED] ok"),
-        ('{"phone": "555-0199", "ssn": "123-45-6789"}', '{"phone": "[REDACTED]", "ssn": "[REDACTED]"}'),
-        ("line one 555-0199\nline two a@b.io", "line one [REDACTED]\nline two [REDACTED]"),
-        ("", ""),
-    ],
-)
-def test_it_redacts_only_the_pii_and_keeps_the_rest_verbatim(text, expected):
-    assert redact(text) == expected
-
-
-LEFT_ALONE = [
-    "2024-01-15",
-    "15/01/2024",
-    "01/15/2024",
-    "2024.01.15",
-    "12:30:45",
-    "12:30:45.123",
-    "2024-01-15T12:30:45+01:00",
-    "2024-01-15T12:30:45.123456Z",
-    "0049-01-01",
-    "0119-01-01 2000-01-01",
-    "2024-01-15 12:30:45,123 INFO started",
-    "Jan 15 12:30:45 host sshd[4821]: accepted",
-    "192.168.1.100",
-    "10.0.0.1",
-    "10.10.10.255:8080",
-    "2001:db8::1",
-    "::1",
-    "1.2.3",
-    "v10.4.12",
-    "release 2.14.0-rc.1",
-    "550e8400-e29b-41d4-a716-446655440000",
-    "123e4567-e89b-12d3-a456-426614174000",
-    "$1,234.56",
-    "$12,345,678.90",
-    "EUR 1.234,56",
-    "order 12345",
-    "id 4821",
-    "id 123456",
-    "/api/v1/orders/12345",
-    "port 8080",
-    "HTTP/1.1 200",
-    "pid=31337 uid=1000",
-    "took 555.1234 ms",
-    "ratio 1.5551234567",
-    "epoch 1705312345",
-    "epoch ms 1705312345678",
-    "4111 1111 1111 1112",
-    "ids 12345 67890 12345",
-    "sha 4f2a9c1e",
-    "GMT+0100",
-    "retry +1234",
-    "1024x768",
-    "user@localhost",
-]
-
-
-@pytest.mark.parametrize("text", LEFT_ALONE)
-def test_it_leaves_non_pii_untouched(text):
-    assert redact(text) == text
-
-
-def test_a_realistic_log_line_keeps_everything_but_the_pii():
-    line = (
-        "2024-01-15T12:30:45.123Z INFO [req 550e8400-e29b-41d4-a716-446655440000] v10.4.12 "
-        "10.0.0.1 order 12345 total $1,234.56 customer jane@example.com phone (555) 123-4567"
-    )
-
-    assert redact(line) == (
-        "2024-01-15T12:30:45.123Z INFO [req 550e8400-e29b-41d4-a716-446655440000] v10.4.12 "
-        "10.0.0.1 order 12345 total $1,234.56 customer [REDACTED] phone [REDACTED]"
-    )
-
-
-def test_luhn_accepts_valid_numbers_and_rejects_a_changed_digit():
-    assert luhn_valid("4111111111111111")
-    assert not luhn_valid("4111111111111112")
-
-
-# -- properties -------------------------------------------------------------------
+from processing.redaction import REDACTED, compile_policy, luhn_valid, parse_policy, redact
+from processing.redaction.context import CONTEXT_WORDS, words
 
 # Surrounding text: words and punctuation with no digits and no "@", so it can hold
 # no PII of its own and its exact survival can be asserted.
 SAFE_CHARACTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZéßж,;:!?'\"()[]{}<>/_=#*&%"
+
+
+def _without_context_words(text: str) -> bool:
+    # A word such as "id" or "order" just before an ambiguous number (555-0199) says it is
+    # not a phone number, by design (test_real_log_lines.py); generated text must not say so.
+    return not any(word in CONTEXT_WORDS for word in words(text))
+
+
 safe_words = st.text(alphabet=SAFE_CHARACTERS, min_size=1, max_size=12)
-safe_text = st.lists(safe_words, max_size=6).map(" ".join)
+safe_text = st.lists(safe_words, max_size=6).map(" ".join).filter(_without_context_words)
 
 
 def _digits(count: int):
@@ -219,7 +91,7 @@ def card_numbers(draw) -> str:
         grouped = f"{number[:4]} {number[4:10]} {number[10:]}"
     else:
         grouped = " ".join(number[i : i + 4] for i in range(0, len(number), 4))
-    return draw(st.sampled_from([number, grouped, grouped.replace(" ", "-")]))
+    return draw(st.sampled_from([number, grouped, grouped.replace(" ", "-"), grouped.replace(" ", ".")]))
 
 
 @st.composite
@@ -230,7 +102,24 @@ def ssns(draw) -> str:
     return f"{area:03d}-{group:02d}-{serial:04d}"
 
 
-emails = st.emails()
+# Local parts as log lines carry them: letters of any script, digits and the symbols the
+# detector takes (processing/redaction/detectors/email.py says why = / ? & | { } ` % ' are
+# delimiters in logs, not parts of an address).
+LOCAL_PART_CHARACTERS = "abcxyzABCXYZ0123456789._-+!#$*^~éüñßжя用户"
+local_parts = st.text(alphabet=LOCAL_PART_CHARACTERS, min_size=1, max_size=24).filter(
+    lambda local: not local.startswith(".")
+)
+unicode_domains = st.tuples(
+    st.text(alphabet="abcdeéüжя例子用户-", min_size=1, max_size=12).filter(
+        lambda label: label.strip("-") == label
+    ),
+    st.sampled_from(["es", "de", "рф", "广告", "com", "xn--p1ai"]),
+).map(".".join)
+emails = st.builds(
+    lambda local, domain: f"{local}@{domain}", local_parts, st.one_of(domains(), unicode_domains)
+).filter(
+    _without_context_words  # a top-level domain such as ".PID" before 555-0199 would say "an id"
+)
 
 any_pii = st.one_of(north_american_numbers(), international_numbers(), card_numbers(), ssns(), emails)
 
@@ -277,6 +166,12 @@ harmless_tokens = st.one_of(
     st.decimals(min_value=0, max_value=10**6, places=2, allow_nan=False).map(lambda price: f"${price:,}"),
     st.integers(1000, 999999).map(lambda value: f"order {value}"),
     st.integers(1000, 999999).map(lambda value: f"id={value}"),
+    # Long numbers after the words that say what they are (the issue's false positives).
+    st.integers(10**6, 10**10).map(lambda value: f"order id {value}"),
+    st.integers(10**6, 10**10).map(lambda value: f"bytes={value}"),
+    st.tuples(st.integers(100, 999), st.integers(1000, 9999)).map(
+        lambda parts: "build #{}-{}".format(*parts)
+    ),
 )
 
 
@@ -294,8 +189,14 @@ CRAFTED = {
     "local part without a domain": "a." * 50_000 + "@",
     "domain without a dot": "a@" + "a" * 100_000,
     "domain of hyphens": "a@" + "a-" * 50_000,
+    "many at signs": "a@" * 50_000,
     "hyphenated digits": "1-" * 50_000 + "x",
     "spaced digits": "1 " * 50_000 + "x",
+    "dotted digits": "1." * 50_000 + "x",
+    "plus signs and digits": "+1 " * 50_000,
+    "percent-encoded digits": "%31%2D" * 30_000,
+    "IBAN starts": "DE89 " * 50_000,
+    "parentheses and digits": "(1) " * 50_000,
 }
 
 
@@ -303,4 +204,29 @@ CRAFTED = {
 @pytest.mark.parametrize("text", CRAFTED.values(), ids=CRAFTED.keys())
 def test_crafted_text_is_handled_in_linear_time(text):
     # A quadratic pattern takes hours on these; the timeout is the assertion.
-    assert redact(text) == text
+    redact(text)
+
+
+log_like_text = st.text(
+    alphabet=st.one_of(
+        st.sampled_from("0123456789 +-.()/:_=@%#'\"xXextABCDEF\nGBDE"), st.characters(codec="utf-8")
+    ),
+    max_size=200,
+)
+everything_on = compile_policy(
+    parse_policy({"detectors": {"ip": True}, "regions": ["US", "GB", "DE", "FR", "IT", "AU"]}), secret=b"s"
+)
+
+
+@property_settings
+@given(text=log_like_text)
+def test_any_text_gives_ordered_spans_inside_it_and_their_replacement(text):
+    spans = everything_on.explain(text)
+
+    assert all(0 <= span.start < span.end <= len(text) for span in spans)
+    assert all(before.end <= after.start for before, after in itertools.pairwise(spans))
+    rebuilt, position = [], 0
+    for span in spans:
+        rebuilt += [text[position : span.start], span.replacement]
+        position = span.end
+    assert everything_on.scrub(text).text == "".join([*rebuilt, text[position:]])
