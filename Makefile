@@ -111,8 +111,17 @@ TF_DIR = terraform/environments/$(ENV)
 TF = terraform -chdir=$(TF_DIR)
 TF_VARS = -var "project_id=$(GCP_PROJECT)" -var "region=$(GCP_REGION)" -var "alert_email=$(ALERT_EMAIL)"
 IMAGE_TAG ?= $(shell git rev-parse --short=12 HEAD 2>/dev/null)
-IMAGE_REPOSITORY = $(GCP_REGION)-docker.pkg.dev/$(GCP_PROJECT)/dataproc
-DEPLOY_IMAGE = $(IMAGE_REPOSITORY)/dataproc:$(IMAGE_TAG)
+# The first, targeted step of a deployment runs before any image exists, but
+# the image variable is required: it gets this public placeholder, which none
+# of the resources of that step runs.
+PLACEHOLDER_IMAGE = us-docker.pkg.dev/cloudrun/container/hello
+# Created before everything else: what the image push needs, and the log-based
+# metrics, which Cloud Monitoring takes minutes to know; an alert policy on a
+# metric it does not know yet fails to create.
+FOUNDATION_TARGETS = -target=module.dataproc.google_project_service.enabled \
+	-target=module.dataproc.google_artifact_registry_repository.images \
+	-target=module.dataproc.google_logging_metric.worker_crashes
+METRIC_WAIT_ATTEMPTS ?= 60
 # plan/apply keep the image running now unless IMAGE=... says otherwise.
 CURRENT_IMAGE = image="$(IMAGE)"; [ -n "$$image" ] || image=$$($(TF) output -raw image 2>/dev/null) || true; \
 	[ -n "$$image" ] || { echo "No image deployed in $(ENV) yet: run make deploy-$(ENV) (or pass IMAGE=...)"; exit 1; }
@@ -157,27 +166,60 @@ deploy-prod: ## The same for prod (CI: after staging, after approval)
 
 # Order matters: migrations run on the new image before the services switch to
 # it, so new code never meets an old schema (write migrations expand-then-contract).
+# Every step is safe to repeat: after a failure, run the same target again.
 .PHONY: deploy
 deploy: require-gcp init
 	@[ -n "$(IMAGE_TAG)" ] || { echo "No git commit to tag the image with (set IMAGE_TAG)"; exit 1; }
 	@[ -n "$(ALLOW_DIRTY)" ] || git diff --quiet HEAD -- || { echo "Uncommitted changes: commit first (the image is tagged $(IMAGE_TAG)) or set ALLOW_DIRTY=1"; exit 1; }
-	@echo "== 1/5 APIs and the Artifact Registry repository"
-	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)" \
-		-target=module.dataproc.google_project_service.enabled \
-		-target=module.dataproc.google_artifact_registry_repository.images
-	@echo "== 2/5 Image $(DEPLOY_IMAGE)"
+	@echo "== 1/6 APIs, the Artifact Registry repository, the log-based metrics"
+	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(PLACEHOLDER_IMAGE)" $(FOUNDATION_TARGETS)
+	@repository=$$($(TF) output -raw image_repository) && [ -n "$$repository" ] || { echo "No image_repository output in $(ENV)"; exit 1; }; \
+		$(MAKE) --no-print-directory deploy-release DEPLOY_IMAGE="$$repository/dataproc:$(IMAGE_TAG)"
+
+# Steps 2-6 of deploy, once the repository (and so the image path) exists.
+.PHONY: deploy-release
+deploy-release: require-gcp
+	@[ -n "$(DEPLOY_IMAGE)" ] || { echo "deploy-release is a step of make deploy-$(ENV); run that"; exit 1; }
+	@echo "== 2/6 Image $(DEPLOY_IMAGE)"
 	@if gcloud artifacts docker images describe "$(DEPLOY_IMAGE)" --project "$(GCP_PROJECT)" >/dev/null 2>&1; then \
 		echo "already in Artifact Registry (tags are immutable)"; \
 	else \
-		gcloud auth configure-docker "$(GCP_REGION)-docker.pkg.dev" --quiet && \
+		gcloud auth configure-docker "$(firstword $(subst /, ,$(DEPLOY_IMAGE)))" --quiet && \
 		docker build --pull --platform linux/amd64 -t "$(DEPLOY_IMAGE)" . && \
 		docker push "$(DEPLOY_IMAGE)"; \
 	fi
-	@echo "== 3/5 Migrate job on the new image"
+	@echo "== 3/6 Migrate job on the new image"
 	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)" \
 		-target=module.dataproc.google_cloud_run_v2_job.migrate
-	@echo "== 4/5 manage.py migrate"
-	gcloud run jobs execute "dataproc-$(ENV)-migrate" --region "$(GCP_REGION)" --project "$(GCP_PROJECT)" --wait
-	@echo "== 5/5 Services, subscriptions, alerts"
+	@echo "== 4/6 manage.py migrate"
+	gcloud run jobs execute "$$($(TF) output -raw migrate_job_name)" --region "$(GCP_REGION)" --project "$(GCP_PROJECT)" --wait
+	@echo "== 5/6 Cloud Monitoring knows the log-based metrics (created in step 1)"
+	@metrics=$$($(TF) output -raw log_metric_types) && token=$$(gcloud auth print-access-token) || exit 1; \
+	for metric in $$metrics; do \
+		attempt=1; \
+		until curl -fs -o /dev/null -H "Authorization: Bearer $$token" \
+			"https://monitoring.googleapis.com/v3/projects/$(GCP_PROJECT)/metricDescriptors/$$metric"; do \
+			[ $$attempt -lt $(METRIC_WAIT_ATTEMPTS) ] || { echo "Cloud Monitoring does not know $$metric yet: run make deploy-$(ENV) again in a few minutes"; exit 1; }; \
+			attempt=$$((attempt + 1)); sleep 10; \
+		done; \
+		echo "$$metric: known"; \
+	done
+	@echo "== 6/6 Services, jobs, schedule, subscriptions, alerts"
 	$(TF) apply -input=false -auto-approve $(TF_VARS) -var "image=$(DEPLOY_IMAGE)"
 	@url=$$($(TF) output -raw api_service_url); echo "API: $$url"; curl -fsS --retry 5 --retry-all-errors "$$url/health" && echo
+
+# --- Provider lock files ----------------------------------------------------------
+# Each root commits .terraform.lock.hcl with checksums for CI (linux_amd64) and
+# Apple-silicon laptops (darwin_arm64); the terraform workflow fails when one is
+# missing or differs from what this target writes. UPGRADE=1 moves to the newest
+# provider versions the constraints allow (after changing a constraint).
+TF_ROOTS ?= terraform/environments/dev terraform/environments/staging terraform/environments/prod terraform/bootstrap
+TF_LOCK_PLATFORMS = -platform=linux_amd64 -platform=darwin_arm64
+
+.PHONY: terraform-lock
+terraform-lock: ## Write every Terraform root's provider lock file for linux_amd64 and darwin_arm64 (then commit them)
+	@for root in $(TF_ROOTS); do \
+		echo "== $$root"; \
+		terraform -chdir="$$root" init -backend=false -input=false $(if $(UPGRADE),-upgrade) >/dev/null && \
+		terraform -chdir="$$root" providers lock $(TF_LOCK_PLATFORMS) || exit 1; \
+	done

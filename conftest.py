@@ -5,7 +5,7 @@ import os
 import pytest
 
 # The Google Cloud emulators and the backends on them (fixtures any app's tests can use).
-pytest_plugins = ["tests.emulators"]
+pytest_plugins = ["tests.emulators", "tests.api_fixtures"]
 
 
 def require_or_skip(variable: str, reason: str) -> None:

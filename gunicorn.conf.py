@@ -8,11 +8,15 @@ one publisher (and its batches) per process.
 import glob
 import os
 import shutil
+import sys
 import tempfile
 
 bind = os.environ.get("GUNICORN_BIND", f"0.0.0.0:{os.environ.get('PORT', '8000')}")
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-worker_class = "gthread"
+# gthread, except that each request is read whole by the worker's event loop before a
+# thread takes it: a slow client is cut off (408) without ever holding a thread
+# (dataproc_site/slow_clients.py; limits: REQUEST_READ_TIMEOUT_SECONDS and friends).
+worker_class = "dataproc_site.slow_clients.BufferingThreadWorker"
 threads = int(os.environ.get("GUNICORN_THREADS", "16"))
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 # SIGTERM lets in-flight requests finish for graceful_timeout seconds. Cloud Run
@@ -41,6 +45,25 @@ def on_starting(server):
     """Start from zero: files left by an earlier run would be merged in as if live."""
     for path in glob.glob(os.path.join(os.environ["PROMETHEUS_MULTIPROC_DIR"], "*.db")):
         os.remove(path)
+
+
+def post_worker_init(worker):
+    """Serve nothing while a system check fails, as every manage.py command refuses to run.
+
+    Django runs its checks for management commands, not under WSGI; without this an
+    error such as open ingest without DEBUG (tenants.E001) would only fail the
+    migrate job. Exit code 3 is gunicorn's "worker failed to boot": the master stops
+    instead of starting the worker again.
+    """
+    from django.core import checks
+
+    errors = [
+        message for message in checks.run_checks() if message.is_serious() and not message.is_silenced()
+    ]
+    if errors:
+        for error in errors:
+            worker.log.error("System check failed, not serving: %s", error)
+        sys.exit(3)
 
 
 def child_exit(server, worker):

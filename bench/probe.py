@@ -32,10 +32,10 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import close_old_connections  # noqa: E402
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope  # noqa: E402
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope  # noqa: E402
+from core.records import ProcessedLog  # noqa: E402
 from processing.queues import QueueUnavailable, get_queue  # noqa: E402
 from tenants.stores import STATUS_PROCESSED, StoreUnavailable, get_store  # noqa: E402
-from tenants.stores.base import ProcessedLog  # noqa: E402
 
 FILL_CHUNK = 1000
 # As many tenants as the drains use, so the bookkeeping writes per batch are alike.

@@ -8,6 +8,7 @@ the first request. ``DJANGO_DEBUG`` is off unless set: production is the default
 """
 
 import ipaddress
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -30,7 +31,7 @@ CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
     # django.contrib.admin, with the staff console's URLs on the default admin site.
-    "tenants.console.apps.ConsoleAdminConfig",
+    "console.apps.ConsoleAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -41,9 +42,14 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "rest_framework_api_key",
+    # Admin login lockout (see "Admin login" below).
+    "axes",
     "tenants",
     "processing",
     "ingest",
+    "logs_api",
+    "probes",
+    "console",
 ]
 
 MIDDLEWARE = [
@@ -57,6 +63,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a refused (locked-out) admin login into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "dataproc_site.urls"
@@ -106,6 +114,12 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+AUTHENTICATION_BACKENDS = [
+    # First: refuses a locked-out user or address before any password is hashed.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -147,6 +161,31 @@ SILENCED_SYSTEM_CHECKS = [] if SECURE_HSTS_PRELOAD else ["security.W021"]
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# How many proxies in front of the app append the address they were reached from to
+# X-Forwarded-For: the client is that many entries from the right (dataproc_site/client_ip.py).
+# 1 on Cloud Run (Google's front end); 0 with nothing in front (a laptop: REMOTE_ADDR).
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0 if DEBUG else 1)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TRUSTED_PROXY_COUNT cannot be negative.")
+
+# Admin login (django-axes): after AXES_FAILURE_LIMIT failed logins for one username, or
+# from one client address, further logins for it are refused (429, even with the right
+# password) for AXES_COOLOFF_MINUTES after the last try, or until a superuser lifts the
+# lockout (admin: Axes > Access attempts, delete; or `manage.py axes_reset_username NAME`,
+# `axes_reset_ip ADDRESS`, `axes_reset`). Attempts are kept in the database, so every API
+# instance counts together. The API (API keys, no sessions) never authenticates through
+# Django and is not affected.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+if AXES_FAILURE_LIMIT < 1:
+    raise ImproperlyConfigured("AXES_FAILURE_LIMIT must be at least 1.")
+AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]  # either one reaching the limit locks
+_axes_cooloff_minutes = env.float("AXES_COOLOFF_MINUTES", default=30.0)
+# 0: a lockout lasts until a superuser lifts it.
+AXES_COOLOFF_TIME = timedelta(minutes=_axes_cooloff_minutes) if _axes_cooloff_minutes > 0 else None
+AXES_CLIENT_IP_CALLABLE = "dataproc_site.client_ip.client_ip"
+# Every failed login is listed in the admin too (Axes > Access failures), not only the counts.
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+
 # --- dataproc ------------------------------------------------------------------
 
 QUEUE_BACKEND = env.str("QUEUE_BACKEND", default="database")
@@ -175,6 +214,16 @@ FIRESTORE_DATABASE = env.str("FIRESTORE_DATABASE", default="(default)")
 INGEST_AUTH = env.str("INGEST_AUTH", default="open" if DEBUG else "api_key")
 if INGEST_AUTH not in ("open", "api_key"):
     raise ImproperlyConfigured(f"INGEST_AUTH must be 'open' or 'api_key', not {INGEST_AUTH!r}.")
+# Open ingest without DEBUG is a system-check error (tenants.E001: `check --deploy`, every
+# management command and the gunicorn workers refuse to start) unless this is set, for a
+# deliberate public test.
+INGEST_ALLOW_OPEN_WITHOUT_DEBUG = env.bool("INGEST_ALLOW_OPEN_WITHOUT_DEBUG", default=False)
+# Open mode registers an unknown tenant on first sight only while fewer tenants than this
+# exist (all of them counted); past it, a new tenant id gets 403 and known tenants keep
+# working. 0: open mode registers none.
+INGEST_OPEN_MAX_TENANTS = env.int("INGEST_OPEN_MAX_TENANTS", default=100)
+if INGEST_OPEN_MAX_TENANTS < 0:
+    raise ImproperlyConfigured("INGEST_OPEN_MAX_TENANTS cannot be negative.")
 INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=1024 * 1024)
 INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
 # Requests per minute for tenants registered on first sight (open mode) and the
@@ -190,6 +239,33 @@ CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
 # Django's own request size cap must not undercut the ingest limit.
 DATA_UPLOAD_MAX_MEMORY_SIZE = max(INGEST_MAX_BODY_BYTES, 2_621_440)
 
+# Slow clients (dataproc_site/slow_clients.py, the gunicorn worker): a request is read whole
+# by the worker's event loop before any thread takes it, so a slow client never holds a
+# thread. It is answered 408 and closed when it has not fully arrived within
+# REQUEST_READ_TIMEOUT_SECONDS, or, once REQUEST_MIN_RATE_GRACE_SECONDS have passed, when
+# its bytes arrive slower on average than REQUEST_MIN_BYTES_PER_SECOND (0: no rate rule).
+# Keep the timeout below Cloud Run's request timeout (terraform: 60 s).
+REQUEST_READ_TIMEOUT_SECONDS = env.float("REQUEST_READ_TIMEOUT_SECONDS", default=30.0)
+REQUEST_MIN_BYTES_PER_SECOND = env.float("REQUEST_MIN_BYTES_PER_SECOND", default=1024.0)
+REQUEST_MIN_RATE_GRACE_SECONDS = env.float("REQUEST_MIN_RATE_GRACE_SECONDS", default=5.0)
+# A body above this is refused (413) before it is read; it must exceed every body the
+# application accepts, chunked framing included: the largest upload limit plus a quarter.
+_largest_body = max(INGEST_MAX_BODY_BYTES, DATA_UPLOAD_MAX_MEMORY_SIZE)
+REQUEST_MAX_BUFFERED_BYTES = env.int("REQUEST_MAX_BUFFERED_BYTES", default=_largest_body * 5 // 4 + 64 * 1024)
+if (
+    REQUEST_READ_TIMEOUT_SECONDS <= 0
+    or REQUEST_MIN_RATE_GRACE_SECONDS < 0
+    or REQUEST_MIN_BYTES_PER_SECOND < 0
+):
+    raise ImproperlyConfigured(
+        "REQUEST_READ_TIMEOUT_SECONDS must be positive; REQUEST_MIN_RATE_GRACE_SECONDS and "
+        "REQUEST_MIN_BYTES_PER_SECOND cannot be negative."
+    )
+if _largest_body >= REQUEST_MAX_BUFFERED_BYTES:
+    raise ImproperlyConfigured(
+        f"REQUEST_MAX_BUFFERED_BYTES must exceed {_largest_body} (the largest body accepted)."
+    )
+
 WORKER_MAX_ATTEMPTS = env.int("WORKER_MAX_ATTEMPTS", default=5)
 if WORKER_MAX_ATTEMPTS < 1:
     raise ImproperlyConfigured("WORKER_MAX_ATTEMPTS must be at least 1.")
@@ -197,6 +273,12 @@ WORKER_LEASE_SECONDS = env.float("WORKER_LEASE_SECONDS", default=30.0)
 WORKER_BACKOFF_BASE_SECONDS = env.float("WORKER_BACKOFF_BASE_SECONDS", default=2.0)
 WORKER_BACKOFF_MAX_SECONDS = env.float("WORKER_BACKOFF_MAX_SECONDS", default=300.0)
 WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", default=30.0)
+# The longest one log may be worked on (its simulated work included) before the
+# consumer gives up on it: the lease is no longer renewed and the attempt counts as
+# failed, so a hung handler cannot hold a message forever (docs/processing.md).
+WORKER_MESSAGE_DEADLINE_SECONDS = env.float("WORKER_MESSAGE_DEADLINE_SECONDS", default=3600.0)
+if WORKER_MESSAGE_DEADLINE_SECONDS <= 0:
+    raise ImproperlyConfigured("WORKER_MESSAGE_DEADLINE_SECONDS must be positive.")
 PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
 if PROCESSING_DELAY_PER_CHAR < 0:
     raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")
@@ -209,7 +291,7 @@ REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [],
     "DEFAULT_PERMISSION_CLASSES": [],
     "UNAUTHENTICATED_USER": None,
-    "EXCEPTION_HANDLER": "ingest.errors.json_exception_handler",
+    "EXCEPTION_HANDLER": "dataproc_site.api.error_handlers.json_exception_handler",
 }
 
 SPECTACULAR_SETTINGS = {
@@ -219,7 +301,7 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
-        "ingest.schema.require_tenant_header_in_open_mode",
+        "logs_api.schema.require_tenant_header_in_open_mode",
     ],
     # The docs UI from drf-spectacular-sidecar's static files: no CDN needed.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -227,7 +309,7 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # Several bodies have a "status"; name each choice set once.
     "ENUM_NAME_OVERRIDES": {
-        "LogStatusEnum": "tenants.stores.base.STATUSES",
+        "LogStatusEnum": "core.records.STATUSES",
         "AcceptedStatusEnum": ["accepted"],
         "OkStatusEnum": ["ok"],
     },

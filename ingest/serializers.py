@@ -1,9 +1,9 @@
-"""Shapes of the API's JSON bodies, for the OpenAPI schema and the read API's output.
+"""Shapes of the intake's bodies, for the OpenAPI schema.
 
 Uploads are validated by ``ingest.uploads`` (faster, and exact about line numbers);
-the request serializers here only describe them. The patterns below mirror
-``ingest.identifiers`` and ``ingest.uploads.text_error`` so generated clients and
-fuzzers produce what the API accepts.
+the request serializers here only describe them, with patterns that mirror
+``ingest.uploads.text_error`` so generated clients and fuzzers produce what the
+API accepts.
 """
 
 from __future__ import annotations
@@ -11,27 +11,12 @@ from __future__ import annotations
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from ingest.envelope import SOURCES
-from ingest.identifiers import IDENTIFIER_MAX_LENGTH
-from tenants.stores.base import STATUSES
+from dataproc_site.api.schema import IdentifierField
 
-# 1-128 of [A-Za-z0-9._:-], not "." or "..", not "__name__" (ingest.identifiers).
-IDENTIFIER_PATTERN = r"^(?!\.{1,2}$)(?!__.*__$)[A-Za-z0-9._:-]{1,128}$"
 # Not blank, and no NUL (ingest.uploads.text_error).
 TEXT_PATTERN = r"^[^\u0000]*\S[^\u0000]*$"
 
-IDENTIFIER_SCHEMA = {
-    "type": "string",
-    "minLength": 1,
-    "maxLength": IDENTIFIER_MAX_LENGTH,
-    "pattern": IDENTIFIER_PATTERN,
-}
 TEXT_SCHEMA = {"type": "string", "minLength": 1, "pattern": TEXT_PATTERN}
-
-
-@extend_schema_field(IDENTIFIER_SCHEMA)
-class IdentifierField(serializers.CharField):
-    pass
 
 
 @extend_schema_field(TEXT_SCHEMA)
@@ -41,11 +26,6 @@ class LogTextField(serializers.CharField):
 
 @extend_schema_field({"type": "string", "enum": ["accepted"]})
 class AcceptedStatusField(serializers.CharField):
-    pass
-
-
-@extend_schema_field({"type": "string", "enum": ["ok"]})
-class OkStatusField(serializers.CharField):
     pass
 
 
@@ -75,51 +55,3 @@ class BatchAcceptedSerializer(serializers.Serializer):
     status = AcceptedStatusField()
     accepted = serializers.IntegerField(min_value=1, help_text="How many logs were queued.")
     items = AcceptedItemSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer):
-    error = serializers.CharField(help_text="A stable machine-readable code, e.g. invalid_request.")
-    detail = serializers.CharField(help_text="What went wrong, for people.")
-
-
-class LogRecordSerializer(serializers.Serializer):
-    """A stored log as its tenant sees it: redacted text only, never the original."""
-
-    tenant_id = serializers.CharField()
-    log_id = serializers.CharField()
-    source = serializers.ChoiceField(choices=SOURCES)
-    status = serializers.ChoiceField(choices=STATUSES)
-    modified_data = serializers.CharField(
-        allow_null=True, help_text="The redacted text; null until the log is processed."
-    )
-    attempts = serializers.IntegerField(min_value=0)
-    last_error = serializers.CharField(allow_blank=True)
-    received_at = serializers.DateTimeField()
-    processed_at = serializers.DateTimeField(allow_null=True)
-    message_id = serializers.CharField(allow_blank=True)
-    request_id = serializers.CharField(allow_blank=True)
-
-
-class LogPageSerializer(serializers.Serializer):
-    items = LogRecordSerializer(many=True)
-    next = serializers.CharField(
-        allow_null=True, help_text="Pass as ?cursor= for the next (older) page; null on the last page."
-    )
-
-
-class HealthSerializer(serializers.Serializer):
-    status = OkStatusField()
-
-
-class ReadyChecksSerializer(serializers.Serializer):
-    queue = serializers.CharField(help_text='"ok" or why the queue is unavailable.')
-    store = serializers.CharField(help_text='"ok" or why the store is unavailable.')
-
-
-class ReadySerializer(serializers.Serializer):
-    status = OkStatusField()
-    checks = ReadyChecksSerializer()
-
-
-class NotReadySerializer(ErrorSerializer):
-    checks = ReadyChecksSerializer()

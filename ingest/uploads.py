@@ -15,9 +15,9 @@ from dataclasses import dataclass
 from django.http import HttpRequest
 from django.utils.http import parse_header_parameters
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT
-from ingest.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
-from ingest.identifiers import identifier_error
+from core.envelope import SOURCE_JSON, SOURCE_TEXT
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.identifiers import identifier_error
 
 MEDIA_JSON = "application/json"
 MEDIA_TEXT = "text/plain"

@@ -1,8 +1,7 @@
 """``run_worker --metrics-port``: the worker's metrics on a small HTTP port of its own.
 
-The worker serves no HTTP otherwise, so it gets a tiny threaded server in a daemon
-thread: ``GET /metrics`` (any path, as Prometheus' own client does) answers the
-Prometheus text of this process's metrics plus the queue gauges. It binds
+prometheus-client's own server (``start_http_server``, a daemon thread) answers
+``GET /metrics`` with this process's metrics plus the queue gauges. It binds
 127.0.0.1 unless told otherwise (``--metrics-host``): a scraper next to the worker
 (a sidecar, the node's agent) reads it; nothing outside does.
 """
@@ -10,13 +9,11 @@ Prometheus text of this process's metrics plus the queue gauges. It binds
 from __future__ import annotations
 
 import logging
-import socket
-import threading
-from socketserver import ThreadingMixIn
-from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+from collections.abc import Iterable
 
 from django.db import connections
-from prometheus_client import make_wsgi_app
+from prometheus_client import start_http_server
+from prometheus_client.core import Metric
 
 from dataproc_site.observability.exposition import scrape_registry
 
@@ -25,45 +22,30 @@ logger = logging.getLogger(__name__)
 DEFAULT_HOST = "127.0.0.1"
 
 
-class _ThreadingServer(ThreadingMixIn, WSGIServer):
-    daemon_threads = True
+class _ClosingConnections:
+    """The scrape registry, closing the database connection the queue gauges opened.
 
+    Each scrape runs on a short-lived thread of the server; a connection it opened
+    would otherwise stay open until the thread object is collected.
+    """
 
-class _ThreadingServer6(_ThreadingServer):
-    address_family = socket.AF_INET6
+    def __init__(self) -> None:
+        self._registry = scrape_registry()
 
-
-class _QuietHandler(WSGIRequestHandler):
-    """Scrapes every few seconds are not worth a stderr line each."""
-
-    def log_message(self, format: str, *args) -> None:
-        pass
-
-
-def _app():
-    metrics_app = make_wsgi_app(scrape_registry())
-
-    def app(environ, start_response):
+    def collect(self) -> Iterable[Metric]:
         try:
-            return metrics_app(environ, start_response)
+            yield from self._registry.collect()
         finally:
-            # The queue gauges may have opened a database connection in this
-            # short-lived request thread; it would never be closed otherwise.
             connections.close_all()
-
-    return app
 
 
 class MetricsServer:
     """A started metrics HTTP server; ``stop()`` closes it."""
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = 0) -> None:
-        server_class = _ThreadingServer6 if ":" in host else _ThreadingServer
-        self._httpd = make_server(host, port, _app(), server_class=server_class, handler_class=_QuietHandler)
+        self._httpd, self._thread = start_http_server(port, addr=host, registry=_ClosingConnections())
         self.host = host
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(target=self._httpd.serve_forever, name="metrics-server", daemon=True)
-        self._thread.start()
         logger.info("worker metrics served", extra={"metrics_host": host, "metrics_port": self.port})
 
     @property

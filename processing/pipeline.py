@@ -2,6 +2,8 @@
 
 ``handle(envelope)`` is the whole pipeline and knows nothing about queues or
 stores; ``processing.worker.decide`` wraps it with the store and the retry rules.
+It answers a ``WorkResult``: the redacted text and attributes, what redaction
+found (counts per detector) and the policy version it applied.
 
 The specification makes the work expensive on purpose: ``PROCESSING_DELAY_PER_CHAR``
 seconds of sleep per character (0.05 s: a 100-character log takes 5 s), read at
@@ -17,10 +19,11 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 from processing.redaction import redact
 
 DEMO_FAILURE_MARKER = re.compile(r"\[demo:fail=(?P<times>\d{1,4}|always)\]")
@@ -30,8 +33,18 @@ class DemoFailure(Exception):
     """The failure a ``[demo:fail=...]`` marker asked for."""
 
 
-def handle(envelope: LogEnvelope, *, attempt: int = 1) -> str:
-    """Process one log and return its redacted text (``modified_data``).
+@dataclass(frozen=True)
+class WorkResult:
+    """What the work made of one log: what the store keeps beside the envelope's own fields."""
+
+    modified_data: str
+    attributes: dict = field(default_factory=dict)
+    findings: dict = field(default_factory=dict)
+    policy_version: int = 0
+
+
+def handle(envelope: LogEnvelope, *, attempt: int = 1) -> WorkResult:
+    """Process one log: the simulated work, then redaction of its text and attributes.
 
     ``attempt`` counts this log's attempts, this one included; only demo
     failures look at it.
@@ -39,7 +52,11 @@ def handle(envelope: LogEnvelope, *, attempt: int = 1) -> str:
     simulate_work(envelope.text)
     if settings.PROCESSING_DEMO_FAILURES:
         raise_demo_failure(envelope.text, attempt)
-    return redact(envelope.text)
+    attributes = {
+        name: redact(value) if isinstance(value, str) else value
+        for name, value in envelope.attributes.items()
+    }
+    return WorkResult(modified_data=redact(envelope.text), attributes=attributes)
 
 
 def simulated_work_seconds(text: str) -> float:

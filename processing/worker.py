@@ -1,181 +1,107 @@
-"""One delivery of one log: run the pipeline, record the result, say what the queue should do.
+"""One delivery of one log: run the work, record the outcome, tell the queue what to do.
 
-``decide`` holds every rule; the pull worker (``run_worker``) and the Pub/Sub push
-endpoint both call it, so both paths behave identically:
-
-- already ``processed`` in the store: ack without doing the work again (a
-  redelivery changes nothing); a message's first delivery does not look first,
-  and a duplicate is then caught by the idempotent save instead;
-- success: ``store.save_result``, ack;
-- the pipeline raises: ``store.record_failure`` counts the attempt; at
-  ``WORKER_MAX_ATTEMPTS`` the log is marked dead-lettered and the message
-  dead-lettered, otherwise retried after an exponential backoff
-  (``WORKER_BACKOFF_BASE_SECONDS * 2**(attempts-1)``, capped at
-  ``WORKER_BACKOFF_MAX_SECONDS``);
-- the store is unreachable (``StoreUnavailable``): retry with a backoff from the
-  delivery attempt, without counting an attempt, so a store outage never
-  dead-letters a log.
+``decide`` holds the rules; the pull worker (``run_worker``) and the Pub/Sub push
+endpoint both call it, so both paths behave identically. The work itself is
+``processing.pipeline.handle``; what is written to the store for each outcome is
+``processing.outcomes``. A redelivery of a log already ``processed`` acks without
+doing the work again; a message's first delivery does not look first (most logs
+have no record yet), and a duplicate is then caught by the idempotent save.
 
 ``apply_outcome`` turns the decision into ack / nack / dead-letter on a pulled
-message; ``process_message`` is both plus the one log line per outcome.
+message; ``process_message`` is both plus the one log line per outcome;
+``expire_message`` is what a consumer does with a message past its work deadline.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
-import threading
 import time
-from dataclasses import dataclass
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 
-from django.conf import settings
 from django.utils import timezone
 
+from core.envelope import LogEnvelope
 from dataproc_site.observability import metrics
 from dataproc_site.observability.context import bound_to_envelope
-from ingest.envelope import LogEnvelope
-from processing import pipeline
+from processing import outcomes, pipeline
 from processing.db import release_thread_connections
+from processing.outcomes import ACK, DEAD_LETTER, RETRY, Outcome
 from processing.queues.base import BaseQueue, ReceivedMessage
-from tenants.stores import (
-    STATUS_DEAD_LETTERED,
-    STATUS_PROCESSED,
-    STATUS_RETRYING,
-    BaseLogStore,
-    StoreUnavailable,
-    get_store,
-)
+from tenants.stores import STATUS_PROCESSED, BaseLogStore, StoreUnavailable, get_store
 
 logger = logging.getLogger(__name__)
 
-ACK = "ack"
-RETRY = "retry"
-DEAD_LETTER = "dead_letter"
-ACTIONS = (ACK, RETRY, DEAD_LETTER)
+__all__ = ["ACK", "DEAD_LETTER", "RETRY", "Outcome", "apply_outcome", "decide", "process_message"]
 
 # Work shorter than this keeps its database connection; longer work hands it back
 # first (see processing.db). Low, so that a hundred handler threads never hold a
 # hundred PostgreSQL connections (the server's default limit) through their sleeps.
 RELEASE_CONNECTIONS_AFTER_SECONDS = 0.2
-MAX_ERROR_LENGTH = 500
+
+# Held around the work (not around storing its result) when a consumer sets one:
+# the streaming consumer runs more handler threads than logs it works on at once.
+_work_gate: contextvars.ContextVar[AbstractContextManager | None] = contextvars.ContextVar(
+    "processing_work_gate", default=None
+)
 
 
-@dataclass(frozen=True)
-class Outcome:
-    """What to do with the message after one delivery.
-
-    ``status`` is the log's status in the store afterwards ("" when the store
-    could not be reached); ``attempts`` its failed-or-successful attempts so far
-    (0 when unknown).
-    """
-
-    action: str
-    delay_seconds: float = 0.0
-    status: str = ""
-    error: str = ""
-    attempts: int = 0
+@contextlib.contextmanager
+def work_gated_by(gate: AbstractContextManager) -> Iterator[None]:
+    """Within the block, ``decide`` holds ``gate`` for the work itself."""
+    token = _work_gate.set(gate)
+    try:
+        yield
+    finally:
+        _work_gate.reset(token)
 
 
-def backoff_seconds(attempts: int) -> float:
-    """Exponential backoff after ``attempts`` failures (at least one), capped."""
-    exponent = max(attempts, 1) - 1
-    base = settings.WORKER_BACKOFF_BASE_SECONDS
-    cap = settings.WORKER_BACKOFF_MAX_SECONDS
-    # Bound the exponent so a huge attempt count cannot overflow the float.
-    return min(base * 2 ** min(exponent, 64), cap)
+def current_work_gate() -> AbstractContextManager:
+    """What the work is held under right now: the consumer's gate, or nothing."""
+    return _work_gate.get() or contextlib.nullcontext()
 
 
 def decide(
-    envelope: LogEnvelope,
-    *,
-    message_id: str,
-    delivery_attempt: int,
-    store: BaseLogStore | None = None,
-    work_slots: threading.Semaphore | None = None,
+    envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, store: BaseLogStore | None = None
 ) -> Outcome:
     """Process one delivery of ``envelope`` and return what the queue should do with it.
 
     Log lines written meanwhile carry the envelope's request id and trace; the
     worker metrics (outcomes, timings, in flight) are recorded here, so the pull
-    worker and the push endpoint count alike. ``work_slots``, when given, is held
-    for the work itself only, so that a consumer can store some logs' results while
-    as many others as it has slots are being worked on.
+    worker and the push endpoint count alike.
     """
     with bound_to_envelope(envelope), metrics.in_flight():
-        return _decide(
-            envelope,
-            message_id=message_id,
-            delivery_attempt=delivery_attempt,
-            store=store,
-            work_slots=work_slots,
-        )
-
-
-def _decide(
-    envelope: LogEnvelope,
-    *,
-    message_id: str,
-    delivery_attempt: int,
-    store: BaseLogStore | None,
-    work_slots: threading.Semaphore | None,
-) -> Outcome:
-    store = store or get_store()
-    try:
-        # A message's first delivery skips the read: most logs have no record yet, and
-        # a duplicate (a client sending a log id again) is still caught, after the
-        # work, by the idempotent save. One store round trip fewer per log.
-        existing = None if delivery_attempt == 1 else store.get(envelope.tenant_id, envelope.log_id)
-        if existing is not None and existing.status == STATUS_PROCESSED:
-            metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
-            return Outcome(ACK, status=STATUS_PROCESSED, attempts=existing.attempts)
-        attempt = (existing.attempts if existing is not None else 0) + 1
-        if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
-            release_thread_connections()
+        store = store or get_store()
         try:
-            with work_slots or contextlib.nullcontext(), metrics.processing_timer():
-                modified_data = pipeline.handle(envelope, attempt=attempt)
-        except Exception as exc:
-            return _failed(store, envelope, message_id, exc)
-        with metrics.store_write("save_result"):
-            saved = store.save_result(
-                envelope, modified_data=modified_data, message_id=message_id, processed_at=timezone.now()
+            return _decide(envelope, message_id=message_id, delivery_attempt=delivery_attempt, store=store)
+        except StoreUnavailable as exc:
+            return outcomes.store_unavailable(
+                envelope, delivery_attempt=delivery_attempt, error=outcomes.describe(exc)
             )
-        if not saved:  # processed by an earlier delivery or an earlier copy: nothing changed
-            metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
-            return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
-        metrics.record_processed(envelope)
-        return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
-    except StoreUnavailable as exc:
-        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_RETRIED)
-        return Outcome(RETRY, delay_seconds=backoff_seconds(delivery_attempt), error=_describe(exc))
 
 
-def _failed(store: BaseLogStore, envelope: LogEnvelope, message_id: str, exc: Exception) -> Outcome:
-    error = _describe(exc)
-    with metrics.store_write("record_failure"):
-        attempts = store.record_failure(envelope, error=error, message_id=message_id)
-    if attempts < settings.WORKER_MAX_ATTEMPTS:
-        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_RETRIED)
-        return Outcome(
-            RETRY,
-            delay_seconds=backoff_seconds(attempts),
-            status=STATUS_RETRYING,
-            error=error,
-            attempts=attempts,
-        )
-    with metrics.store_write("mark_dead_lettered"):
-        store.mark_dead_lettered(envelope.tenant_id, envelope.log_id)
-    record = store.get(envelope.tenant_id, envelope.log_id)
-    if record is not None and record.status == STATUS_PROCESSED:
-        # Another delivery succeeded meanwhile: nothing is dead, the message is done.
-        metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DUPLICATE)
-        return Outcome(ACK, status=STATUS_PROCESSED, attempts=record.attempts)
-    metrics.record_outcome(envelope.tenant_id, metrics.OUTCOME_DEAD_LETTERED)
-    return Outcome(DEAD_LETTER, status=STATUS_DEAD_LETTERED, error=error, attempts=attempts)
-
-
-def _describe(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_LENGTH]
+def _decide(envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, store: BaseLogStore) -> Outcome:
+    existing = None if delivery_attempt == 1 else store.get(envelope.tenant_id, envelope.log_id)
+    if existing is not None and existing.status == STATUS_PROCESSED:
+        return outcomes.already_processed(envelope, existing.attempts)
+    attempt = (existing.attempts if existing is not None else 0) + 1
+    if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
+        release_thread_connections()
+    try:
+        with current_work_gate(), metrics.processing_timer():
+            result = pipeline.handle(envelope, attempt=attempt)
+    except Exception as exc:
+        return outcomes.record_failure(store, envelope, error=outcomes.describe(exc), message_id=message_id)
+    return outcomes.record_success(
+        store,
+        envelope,
+        result,
+        message_id=message_id,
+        processed_at=timezone.now(),
+        attempt=attempt,
+    )
 
 
 def apply_outcome(queue: BaseQueue, message: ReceivedMessage, outcome: Outcome) -> None:
@@ -195,20 +121,40 @@ def process_message(
 ) -> Outcome:
     """Decide, apply, and log one line about it (ids and outcome, never the text)."""
     with bound_to_envelope(message.envelope):  # the line below carries the request id and trace
-        return _process_message(queue, message, store=store)
+        started = time.monotonic()
+        outcome = decide(
+            message.envelope,
+            message_id=message.message_id,
+            delivery_attempt=message.delivery_attempt,
+            store=store,
+        )
+        apply_outcome(queue, message, outcome)
+        _log_outcome(message, outcome, time.monotonic() - started)
+        return outcome
 
 
-def _process_message(queue: BaseQueue, message: ReceivedMessage, *, store: BaseLogStore | None) -> Outcome:
-    started = time.monotonic()
+def expire_message(
+    queue: BaseQueue, message: ReceivedMessage, ran_seconds: float, *, store: BaseLogStore | None = None
+) -> Outcome:
+    """A message past its work deadline: count the attempt as failed, then retry or dead-letter it."""
     envelope = message.envelope
-    outcome = decide(
-        envelope,
-        message_id=message.message_id,
-        delivery_attempt=message.delivery_attempt,
-        store=store,
-        work_slots=message.work_slots,
-    )
-    apply_outcome(queue, message, outcome)
+    with bound_to_envelope(envelope):
+        error = f"WorkDeadlineExceeded: still running after {ran_seconds:.0f} s"
+        try:
+            outcome = outcomes.record_failure(
+                store or get_store(), envelope, error=error, message_id=message.message_id
+            )
+        except StoreUnavailable as exc:
+            outcome = outcomes.store_unavailable(
+                envelope, delivery_attempt=message.delivery_attempt, error=outcomes.describe(exc)
+            )
+        apply_outcome(queue, message, outcome)
+        _log_outcome(message, outcome, ran_seconds)
+        return outcome
+
+
+def _log_outcome(message: ReceivedMessage, outcome: Outcome, duration_seconds: float) -> None:
+    envelope = message.envelope
     fields = {
         "tenant_id": envelope.tenant_id,
         "log_id": envelope.log_id,
@@ -217,11 +163,11 @@ def _process_message(queue: BaseQueue, message: ReceivedMessage, *, store: BaseL
         "status": outcome.status,
         "attempts": outcome.attempts,
         "delivery_attempt": message.delivery_attempt,
-        "duration_seconds": round(time.monotonic() - started, 3),
+        "duration_seconds": round(duration_seconds, 3),
     }
     if outcome.action == ACK:
         logger.info("log processed", extra=fields)
-        return outcome
+        return
     fields["delay_seconds"] = outcome.delay_seconds
     # The exception type only: an exception's message could quote the log's text.
     fields["error_type"] = outcome.error.split(":", 1)[0]
@@ -229,4 +175,3 @@ def _process_message(queue: BaseQueue, message: ReceivedMessage, *, store: BaseL
         logger.error("log dead-lettered", extra=fields)
     else:
         logger.warning("log retry scheduled", extra=fields)
-    return outcome

@@ -4,13 +4,21 @@ Superusers manage every tenant; other staff see (with the model permissions
 Django requires) only the tenants they are assigned to, the same rule as the
 console. An API key's plaintext exists only at creation: it is shown once, in a
 message, and only its hash is stored.
+
+Admin logins locked out by django-axes (settings: "Admin login") are logged here,
+with the username and client address axes' own masked log line leaves out.
 """
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
+from axes.signals import user_locked_out
 from django.contrib import admin, messages
 from django.contrib.admin.models import ADDITION, LogEntry
 from django.db.models import Count, Q, QuerySet
+from django.dispatch import receiver
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -18,7 +26,10 @@ from django.utils.html import format_html
 from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
+from tenants.auth import forget_keys, forget_tenants
 from tenants.models import Tenant, TenantAPIKey
+
+logger = logging.getLogger(__name__)
 
 # The library registers its generic APIKey model; dataproc only uses per-tenant keys.
 if admin.site.is_registered(APIKey):
@@ -105,13 +116,21 @@ class TenantAdmin(admin.ModelAdmin):
 
     @admin.action(description="Deactivate the selected tenants (ingest refuses them)", permissions=["change"])
     def deactivate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        updated = queryset.update(active=False)
+        updated = self._update_tenants(queryset, active=False)
         messages.success(request, f"Deactivated {updated} tenant(s).")
 
     @admin.action(description="Activate the selected tenants", permissions=["change"])
     def activate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
-        updated = queryset.update(active=True)
+        updated = self._update_tenants(queryset, active=True)
         messages.success(request, f"Activated {updated} tenant(s).")
+
+    @staticmethod
+    def _update_tenants(queryset: QuerySet[Tenant], **changes: Any) -> int:
+        """``update()`` sends no post_save: this process's ingest would trust its cache for a while."""
+        tenant_ids = list(queryset.values_list("pk", flat=True))
+        updated = queryset.update(**changes)
+        forget_tenants(tenant_ids)
+        return updated
 
 
 @admin.register(TenantAPIKey)
@@ -119,7 +138,8 @@ class TenantAPIKeyAdmin(APIKeyModelAdmin):
     """Add a key here (its plaintext is shown once after saving) or revoke one with its flag."""
 
     list_display = ("prefix", "name", "tenant", "created", "expiry_date", "_has_expired", "revoked")
-    list_filter = ("revoked", "tenant", "created")
+    # Only tenants whose keys this user may see (the plain "tenant" filter lists every tenant).
+    list_filter = ("revoked", ("tenant", admin.RelatedOnlyFieldListFilter), "created")
     search_fields = ("name", "prefix", "tenant__id", "tenant__name")
     list_select_related = ("tenant",)
     actions = ("revoke",)
@@ -138,4 +158,16 @@ class TenantAPIKeyAdmin(APIKeyModelAdmin):
     @admin.action(description="Revoke the selected keys", permissions=["change"])
     def revoke(self, request: HttpRequest, queryset: QuerySet[TenantAPIKey]) -> None:
         updated = queryset.filter(revoked=False).update(revoked=True)
+        # update() sends no post_save: without this, this process would accept them for a while.
+        forget_keys()
         messages.success(request, f"Revoked {updated} key(s): they no longer authenticate.")
+
+
+@receiver(user_locked_out, dispatch_uid="tenants.admin.login_locked_out")
+def _log_locked_out_login(
+    sender: Any, request: HttpRequest, username: str, ip_address: str, **kwargs
+) -> None:
+    logger.warning(
+        "admin login refused: locked out after repeated failures",
+        extra={"username": username, "client_ip": ip_address, "path": request.path},
+    )

@@ -3,7 +3,8 @@
 The ingest hot path must not query the database for every request, so what it
 needs about a tenant (active? rate?) and about a presented key (which tenant?) is
 kept in small per-process caches for ``INGEST_AUTH_CACHE_SECONDS``. Saving or
-deleting a Tenant or TenantAPIKey clears the entries of this process at once;
+deleting a Tenant or TenantAPIKey clears the entries of this process at once
+(bulk updates, which send no signal, call ``forget_keys`` / ``forget_tenants``);
 other processes (gunicorn workers, other instances) see the change when their
 entry expires. So a deactivated tenant, a changed rate or a revoked key takes
 effect within that many seconds everywhere. Unknown keys and unknown tenants are
@@ -13,9 +14,11 @@ never cached, so a new key or tenant works at once.
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -27,8 +30,11 @@ from django.utils import timezone
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.request import Request
 
-from ingest.errors import NotAuthenticated
+from core.errors import Forbidden, NotAuthenticated
+from dataproc_site.api.credentials import bearer_token
 from tenants.models import Tenant, TenantAPIKey
+
+logger = logging.getLogger(__name__)
 
 AUTH_OPEN = "open"
 AUTH_API_KEY = "api_key"
@@ -38,6 +44,10 @@ _KEY_RE = re.compile(r"[A-Za-z0-9]{1,8}\.[A-Za-z0-9]{1,128}")
 _MAX_CACHED = 10_000
 
 
+class TenantLimitReached(Forbidden):
+    """Open mode met a new tenant with ``INGEST_OPEN_MAX_TENANTS`` tenants registered already."""
+
+
 @dataclass(frozen=True)
 class TenantPolicy:
     """What the API needs to know about a tenant on every request."""
@@ -45,6 +55,8 @@ class TenantPolicy:
     tenant_id: str
     active: bool
     rate_limit_per_minute: int
+    retention_days: int | None = None
+    original_text_retention_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -103,45 +115,70 @@ def clear_auth_caches() -> None:
     _keys.clear()
 
 
+def forget_keys() -> None:
+    """Forget every cached key, after keys changed without a model signal (``QuerySet.update``)."""
+    _keys.clear()
+
+
+def forget_tenants(tenant_ids: Iterable[str]) -> None:
+    """Forget these tenants' cached policies, after they changed without a model signal."""
+    for tenant_id in tenant_ids:
+        _tenants.discard(tenant_id)
+
+
 def auth_mode() -> str:
     return settings.INGEST_AUTH
 
 
 def _policy_of(tenant: Tenant) -> TenantPolicy:
-    return TenantPolicy(tenant.id, tenant.active, tenant.rate_limit_per_minute)
+    return TenantPolicy(
+        tenant.id,
+        tenant.active,
+        tenant.rate_limit_per_minute,
+        tenant.retention_days,
+        tenant.original_text_retention_days,
+    )
 
 
 def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | None:
     """The tenant's policy from the cache, else the database; None if unknown.
 
     With ``register`` an unknown tenant is created with the default rate (open mode:
-    tenants are registered on first sight).
+    tenants are registered on first sight), while fewer than ``INGEST_OPEN_MAX_TENANTS``
+    exist; past that, ``TenantLimitReached`` (403).
     """
     policy = _tenants.get(tenant_id)
     if policy is not None:
         return policy
-    if register:
-        tenant, _ = Tenant.objects.get_or_create(
-            id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
-        )
-    else:
-        tenant = Tenant.objects.filter(pk=tenant_id).first()
-        if tenant is None:
+    tenant = Tenant.objects.filter(pk=tenant_id).first()
+    if tenant is None:
+        if not register:
             return None
+        tenant = _register(tenant_id)
     policy = _policy_of(tenant)
     _tenants.set(tenant_id, policy)
     return policy
 
 
+def _register(tenant_id: str) -> Tenant:
+    # Counted before creating: first requests of new tenants at the same moment may each
+    # pass, so the cap can be overshot by the number of such concurrent requests.
+    limit = settings.INGEST_OPEN_MAX_TENANTS
+    if Tenant.objects.count() >= limit:
+        logger.warning("open mode tenant limit reached", extra={"tenant_id": tenant_id, "limit": limit})
+        raise TenantLimitReached(
+            f"Tenant {tenant_id!r} is unknown, and open mode registers tenants only while fewer than "
+            f"{limit} exist; an operator must create it (manage.py create_tenant)."
+        )
+    tenant, _ = Tenant.objects.get_or_create(
+        id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
+    )
+    return tenant
+
+
 def presented_key(request: Request | Any) -> str | None:
     """The key from ``Authorization: Bearer <key>`` or ``X-API-Key: <key>``, if any."""
-    authorization = request.META.get("HTTP_AUTHORIZATION", "")
-    if authorization:
-        scheme, _, credentials = authorization.partition(" ")
-        if scheme.lower() == "bearer" and credentials.strip():
-            return credentials.strip()
-    key = request.META.get("HTTP_X_API_KEY", "").strip()
-    return key or None
+    return bearer_token(request.META) or request.META.get("HTTP_X_API_KEY", "").strip() or None
 
 
 def resolve_key(key: str) -> KeyGrant | None:
@@ -193,4 +230,4 @@ def _tenant_changed(sender: type, instance: Tenant, **kwargs: Any) -> None:
 @receiver([post_save, post_delete], sender=TenantAPIKey, dispatch_uid="tenants.auth.key_changed")
 def _key_changed(sender: type, instance: TenantAPIKey, **kwargs: Any) -> None:
     # The cache is keyed by a digest of the plaintext, which is not stored: drop all.
-    _keys.clear()
+    forget_keys()

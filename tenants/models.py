@@ -1,11 +1,17 @@
 """Tenants, their API keys, and the database log store's table."""
 
+import secrets
+
 from django.conf import settings
 from django.db import models
 from rest_framework_api_key.models import AbstractAPIKey
 
-from ingest.identifiers import IDENTIFIER_MAX_LENGTH
-from tenants.stores.base import STATUSES
+from core.identifiers import IDENTIFIER_MAX_LENGTH
+from core.records import STATUSES
+
+
+def new_redaction_secret() -> str:
+    return secrets.token_hex(32)
 
 
 class Tenant(models.Model):
@@ -17,6 +23,21 @@ class Tenant(models.Model):
     rate_limit_per_minute = models.PositiveIntegerField(
         default=6000, help_text="Requests per minute accepted at /ingest before 429."
     )
+    retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=30,
+        help_text="Days a processed log is kept after it was received; empty keeps it.",
+    )
+    original_text_retention_days = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        default=7,
+        help_text="Days the unredacted original text is kept; 0 never stores it; empty keeps it.",
+    )
+    # The key of the tenant's keyed-hash redaction tokens (HMAC-SHA256): equal values
+    # give equal tokens within a tenant, unrelated ones across tenants. Never shown.
+    redaction_secret = models.CharField(max_length=64, default=new_redaction_secret, editable=False)
     staff = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         blank=True,
@@ -62,6 +83,14 @@ class StoredLog(models.Model):
     message_id = models.CharField(max_length=200, blank=True)
     request_id = models.CharField(max_length=200, blank=True)
     updated_at = models.DateTimeField(auto_now=True)
+    event_time = models.DateTimeField(null=True, blank=True)
+    severity = models.CharField(max_length=32, blank=True)
+    attributes = models.JSONField(default=dict, blank=True)
+    findings = models.JSONField(default=dict, blank=True)
+    policy_version = models.PositiveIntegerField(default=0)
+    # The retention sweep (manage.py expire_logs) finds what is due through these.
+    expires_at = models.DateTimeField(null=True, blank=True)
+    original_text_expires_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -73,7 +102,34 @@ class StoredLog(models.Model):
                 fields=["tenant_id", "status", "-received_at", "-log_id"], name="stored_log_tenant_status"
             ),
             models.Index(fields=["received_at"], name="stored_log_received"),
+            models.Index(fields=["expires_at"], name="stored_log_expires"),
+            models.Index(fields=["original_text_expires_at"], name="stored_log_original_expires"),
         ]
 
     def __str__(self) -> str:
         return f"tenants/{self.tenant_id}/processed_logs/{self.log_id}"
+
+
+class RedactionPolicy(models.Model):
+    """One version of a tenant's redaction policy; the newest version is the one in force.
+
+    ``spec`` is data (detectors, regions, replacements, allow-list, custom rules),
+    validated before it is saved (``processing.redaction``); a change is a new row,
+    so every stored log's ``policy_version`` names exactly what it was scrubbed with.
+    """
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="redaction_policies")
+    version = models.PositiveIntegerField()
+    spec = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    created_by = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["tenant_id", "-version"]
+        constraints = [
+            models.UniqueConstraint(fields=["tenant", "version"], name="redaction_policy_version_per_tenant")
+        ]
+        permissions = [("edit_redaction_policy", "Can change and test a tenant's redaction policy")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant_id} redaction policy v{self.version}"

@@ -4,8 +4,10 @@ Shared by the API's ``/metrics`` view and ``run_worker --metrics-port``. Under
 gunicorn's several processes (``PROMETHEUS_MULTIPROC_DIR`` set) the recorded
 metrics come from every process's files, merged; otherwise from this process.
 Queue depth and oldest-message age are not recorded anywhere: they are asked of
-``get_queue().stats()`` when Prometheus scrapes, at most every
-METRICS_QUEUE_STATS_SECONDS, so several scrapers (or both endpoints) cost one query.
+the queue backend when Prometheus scrapes, at most every METRICS_QUEUE_STATS_SECONDS,
+so several scrapers (or both endpoints) cost one query. The queue app hands its
+stats function over (``queue_stats.set_source``) from its ``ready()``: this package
+imports no app.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
@@ -39,16 +41,21 @@ class QueueStatsCollector:
         self._lock = threading.Lock()
         self._cached = None
         self._cached_at: float | None = None
+        self._source: Callable[[], object] | None = None
+
+    def set_source(self, source: Callable[[], object]) -> None:
+        """Where the stats come from: a callable answering the queue backend's ``stats()``."""
+        self._source = source
 
     def _stats(self):
         ttl = float(getattr(settings, "METRICS_QUEUE_STATS_SECONDS", 5.0))
         with self._lock:
             now = time.monotonic()
             if self._cached_at is None or now - self._cached_at >= ttl:
-                from processing.queues import get_queue
-
                 try:
-                    self._cached = get_queue().stats()
+                    if self._source is None:
+                        raise RuntimeError("no queue stats source registered")
+                    self._cached = self._source()
                 except Exception:
                     logger.warning("queue stats unavailable for /metrics", exc_info=True)
                     self._cached = None

@@ -3,9 +3,10 @@
 A metric label takes whatever a client sends unless something bounds it, and every
 distinct value is a time series kept forever by Prometheus. Only tenants in the
 ``Tenant`` table (at most METRICS_MAX_TENANT_LABELS of them) get their own label;
-the set is read from the database at most every METRICS_TENANT_CACHE_SECONDS, and
-on an unknown name at most every second, so a flood of made-up tenant ids
-costs neither series nor queries.
+the set is read at most every METRICS_TENANT_CACHE_SECONDS, and on an unknown name
+at most every second, so a flood of made-up tenant ids costs neither series nor
+queries. The tenants app hands over how to read it (``set_source``) and
+invalidates it when a tenant changes: this package imports no app.
 """
 
 from __future__ import annotations
@@ -13,9 +14,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterable
 
 from django.conf import settings
-from django.db.models.signals import post_delete, post_save
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,12 @@ class TenantLabels:
         self._lock = threading.Lock()
         self._known: frozenset[str] = frozenset()
         self._loaded_at: float | None = None
+        self._source: Callable[[int], Iterable[str]] | None = None
+
+    def set_source(self, source: Callable[[int], Iterable[str]]) -> None:
+        """Where known tenant ids come from: ``source(limit)`` (the tenants app hands it over)."""
+        self._source = source
+        self.invalidate()
 
     def label(self, tenant_id: str | None) -> str:
         """``tenant_id`` if it is a known tenant, else ``other``."""
@@ -54,11 +61,9 @@ class TenantLabels:
         if not self._lock.acquire(blocking=False):
             return  # another thread is reloading; use the current set meanwhile
         try:
-            from tenants.models import Tenant
-
-            limit = int(getattr(settings, "METRICS_MAX_TENANT_LABELS", 500))
-            ids = Tenant.objects.order_by("id").values_list("id", flat=True)[:limit]
-            self._known = frozenset(ids)
+            if self._source is not None:
+                limit = int(getattr(settings, "METRICS_MAX_TENANT_LABELS", 500))
+                self._known = frozenset(self._source(limit))
         except Exception:
             # A metrics label must never fail a request or a message: keep the old set.
             logger.warning("tenant label cache could not be refreshed", exc_info=True)
@@ -72,11 +77,3 @@ tenant_labels = TenantLabels()
 
 def tenant_label(tenant_id: str | None) -> str:
     return tenant_labels.label(tenant_id)
-
-
-def _invalidate(**kwargs) -> None:
-    tenant_labels.invalidate()
-
-
-post_save.connect(_invalidate, sender="tenants.Tenant", dispatch_uid="observability_tenant_labels_save")
-post_delete.connect(_invalidate, sender="tenants.Tenant", dispatch_uid="observability_tenant_labels_delete")

@@ -14,26 +14,21 @@ import ipaddress
 import logging
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
+from core.errors import json_error_response
+from dataproc_site.api.credentials import bearer_token
 from dataproc_site.observability import exposition
 
 logger = logging.getLogger(__name__)
 
 
-def _refuse(status: int, code: str, detail: str) -> JsonResponse:
-    response = JsonResponse({"error": code, "detail": detail}, status=status)
+def _refuse(status: int, code: str, detail: str) -> HttpResponse:
+    response = json_error_response(status, code, detail)
     if status == 401:
         response["WWW-Authenticate"] = 'Bearer realm="metrics"'
     return response
-
-
-def _bearer_token(request: HttpRequest) -> str | None:
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
 
 
 def _address_allowed(address: str) -> bool:
@@ -56,7 +51,7 @@ def access_refusal(request: HttpRequest) -> HttpResponse | None:
     """Why this request may not scrape, as a response; None when it may."""
     token = settings.METRICS_TOKEN
     if token:
-        offered = _bearer_token(request)
+        offered = bearer_token(request.META)
         if offered is None:
             return _refuse(401, "unauthorized", "Send Authorization: Bearer <METRICS_TOKEN>.")
         if not hmac.compare_digest(offered.encode(), token.encode()):

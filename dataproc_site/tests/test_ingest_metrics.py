@@ -10,7 +10,7 @@ from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
-FAKES = "ingest.tests.fakes"
+FAKES = "tests.doubles"
 INGEST_ROUTE = {"method": "POST", "route": "ingest"}
 EXAMPLE = {"tenant_id": "acme", "log_id": "123", "text": "User 555-0199 accessed the system"}
 
@@ -18,7 +18,7 @@ EXAMPLE = {"tenant_id": "acme", "log_id": "123", "text": "User 555-0199 accessed
 @pytest.fixture(autouse=True)
 def open_ingest(settings):
     settings.INGEST_AUTH = "open"
-    settings.QUEUE_BACKEND = f"{FAKES}.RecordingQueue"
+    settings.QUEUE_BACKEND = "memory"
     clear_auth_caches()
     caches["default"].clear()
     yield
@@ -118,7 +118,7 @@ def test_a_publish_the_queue_refuses_is_counted_as_a_failure(client, settings):
 def test_the_envelope_carries_the_request_id_and_trace_of_the_request_log_line(client, log_lines):
     post_json(client, EXAMPLE)
 
-    envelope = get_queue().published[0]
+    envelope = get_queue().queued_envelopes()[0]
     (line,) = [line for line in log_lines() if line["logger"] == "dataproc.request"]
     assert envelope.request_id == line["request_id"]
     assert line["logging.googleapis.com/trace"].endswith("/traces/" + envelope.trace.split("-")[1])
@@ -136,7 +136,7 @@ def test_a_malformed_traceparent_does_not_split_the_api_and_worker_traces(client
         **{"X-Cloud-Trace-Context": f"{cloud_trace}/1;o=1"},
     )
 
-    envelope = get_queue().published[0]
+    envelope = get_queue().queued_envelopes()[0]
     (line,) = [line for line in log_lines() if line["logger"] == "dataproc.request"]
     assert line["logging.googleapis.com/trace"].endswith(f"/traces/{cloud_trace}")
     assert envelope.trace.split("-")[1] == cloud_trace

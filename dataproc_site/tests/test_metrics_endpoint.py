@@ -79,21 +79,18 @@ def scrape(client) -> str:
     return response.content.decode()
 
 
-@override_settings(QUEUE_BACKEND="dataproc_site.tests.fakes.BusyQueue")
+@override_settings(QUEUE_BACKEND="tests.doubles.BusyQueue")
 def test_queue_depth_and_oldest_age_are_read_at_scrape_time(client):
     reset_queue()
     text = scrape(client)
 
-    assert 'dataproc_queue_depth{backend="dataproc_site.tests.fakes.BusyQueue"} 42.0' in text
-    assert (
-        'dataproc_queue_oldest_message_age_seconds{backend="dataproc_site.tests.fakes.BusyQueue"} 12.5'
-        in text
-    )
-    assert 'dataproc_queue_dead_lettered{backend="dataproc_site.tests.fakes.BusyQueue"} 3.0' in text
+    assert 'dataproc_queue_depth{backend="tests.doubles.BusyQueue"} 42.0' in text
+    assert 'dataproc_queue_oldest_message_age_seconds{backend="tests.doubles.BusyQueue"} 12.5' in text
+    assert 'dataproc_queue_dead_lettered{backend="tests.doubles.BusyQueue"} 3.0' in text
     assert "dataproc_queue_stats_up 1.0" in text
 
 
-@override_settings(QUEUE_BACKEND="dataproc_site.tests.fakes.SilentQueue")
+@override_settings(QUEUE_BACKEND="tests.doubles.SilentQueue")
 def test_a_backend_that_cannot_tell_its_backlog_exports_no_queue_gauges(client):
     reset_queue()
     text = scrape(client)
@@ -103,7 +100,7 @@ def test_a_backend_that_cannot_tell_its_backlog_exports_no_queue_gauges(client):
     assert "dataproc_queue_oldest_message_age_seconds" not in text
 
 
-@override_settings(QUEUE_BACKEND="dataproc_site.tests.fakes.BrokenQueue")
+@override_settings(QUEUE_BACKEND="tests.doubles.BrokenQueue")
 def test_an_unavailable_queue_still_lets_the_scrape_succeed(client):
     reset_queue()
     text = scrape(client)

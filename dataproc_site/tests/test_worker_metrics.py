@@ -6,8 +6,8 @@ import pytest
 from django.core.management import call_command
 from django.test import override_settings
 
+from core.envelope import SOURCE_JSON, LogEnvelope
 from dataproc_site.tests.samples import sample
-from ingest.envelope import SOURCE_JSON, LogEnvelope
 from processing import pipeline
 from processing.queues import get_queue
 from processing.worker import ACK, DEAD_LETTER, RETRY, decide, process_message

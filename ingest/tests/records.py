@@ -2,8 +2,8 @@
 
 from datetime import UTC, datetime, timedelta
 
-from ingest.envelope import SOURCE_JSON
-from tenants.stores.base import STATUS_PROCESSED, LogRecord
+from core.envelope import SOURCE_JSON
+from core.records import STATUS_PROCESSED, LogRecord
 
 BASE_TIME = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
 

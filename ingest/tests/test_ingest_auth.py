@@ -29,7 +29,7 @@ def test_a_request_without_a_key_gets_401_with_a_bearer_challenge(client, queue,
     assert response.status_code == 401
     assert response.json()["error"] == "not_authenticated"
     assert response["WWW-Authenticate"].startswith("Bearer")
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 @pytest.mark.parametrize(
@@ -39,14 +39,14 @@ def test_an_unknown_key_gets_401(client, queue, acme, key):
     response = post(client, **{"X-API-Key": key})
 
     assert response.status_code == 401
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_a_valid_bearer_key_for_the_tenant_is_accepted(client, queue, acme_key):
     response = post(client, **bearer(acme_key))
 
     assert response.status_code == 202
-    assert len(queue.published) == 1
+    assert len(queue.queued_envelopes()) == 1
 
 
 def test_a_valid_x_api_key_header_is_accepted(client, queue, acme_key):
@@ -74,14 +74,14 @@ def test_a_key_for_another_tenant_gets_403(client, queue, acme_key, beta):
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
     assert "belongs to tenant 'acme'" in response.json()["detail"]
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_a_text_upload_for_another_tenant_gets_403(client, queue, acme_key, beta):
     response = post(client, "text", "text/plain", **{**bearer(acme_key), "X-Tenant-ID": "beta_inc"})
 
     assert response.status_code == 403
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_every_line_of_a_batch_must_be_the_keys_tenant(client, queue, acme_key, beta):
@@ -91,7 +91,7 @@ def test_every_line_of_a_batch_must_be_the_keys_tenant(client, queue, acme_key, 
 
     assert response.status_code == 403
     assert response.json()["detail"].startswith("line 3: ")
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_a_batch_of_the_keys_tenant_is_accepted(client, queue, acme_key):
@@ -111,7 +111,7 @@ def test_an_inactive_tenant_gets_403(client, queue, acme, acme_key):
 
     assert response.status_code == 403
     assert "inactive" in response.json()["detail"]
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_deactivating_a_tenant_takes_effect_at_once_in_this_process(client, queue, acme, acme_key):
@@ -132,7 +132,7 @@ def test_a_revoked_key_gets_401_even_after_it_was_cached(client, queue, acme_key
 
     response = post(client, payload(log_id="2"), **bearer(acme_key))
     assert response.status_code == 401
-    assert len(queue.published) == 1
+    assert len(queue.queued_envelopes()) == 1
 
 
 def test_an_expired_key_gets_401(client, queue, acme):

@@ -6,7 +6,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT
+from core.envelope import SOURCE_JSON, SOURCE_TEXT
 from processing.models import QueueMessage
 from processing.queues import get_queue
 

@@ -6,8 +6,9 @@ import json
 import pytest
 from django.test import RequestFactory
 
+from core.errors import InvalidRequest, PayloadTooLarge
+from dataproc_site.api.error_handlers import server_error
 from ingest import uploads
-from ingest.errors import InvalidRequest, PayloadTooLarge, server_error
 from processing.queues import get_queue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]
@@ -67,7 +68,7 @@ def test_it_refuses_an_invalid_json_upload_with_400_and_queues_nothing(client, q
 
     assert_json_error(response, 400, "invalid_request")
     assert expected in response.json()["detail"]
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_it_accepts_json_with_a_byte_order_mark(client, queue):
@@ -84,7 +85,7 @@ def test_other_methods_get_a_json_405_naming_post(client, queue, method):
     assert response["Allow"] == "POST"
     if method != "HEAD":
         assert_json_error(response, 405, "method_not_allowed")
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 @pytest.mark.parametrize(
@@ -95,7 +96,7 @@ def test_other_content_types_get_415(client, queue, content_type):
     response = post_raw(client, json.dumps(VALID).encode(), content_type)
 
     assert_json_error(response, 415, "unsupported_media_type")
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_a_missing_content_type_gets_415(client, queue):
@@ -117,7 +118,7 @@ def test_a_body_over_the_limit_gets_413(client, queue, settings):
     response = post_raw(client, json.dumps({**VALID, "text": "x" * 200}).encode())
 
     assert_json_error(response, 413, "payload_too_large")
-    assert queue.published == []
+    assert queue.queued_envelopes() == []
 
 
 def test_a_body_exactly_at_the_limit_is_accepted(client, queue, settings):
@@ -194,7 +195,7 @@ def test_reading_returns_the_whole_body_within_the_limit():
 
 @pytest.mark.parametrize("fake", ["UnavailableQueue", "BrokenQueue"])
 def test_a_queue_that_does_not_take_the_log_gets_503_with_retry_after(client, settings, fake):
-    settings.QUEUE_BACKEND = f"ingest.tests.fakes.{fake}"
+    settings.QUEUE_BACKEND = f"tests.doubles.{fake}"
     settings.INGEST_RETRY_AFTER_SECONDS = 7
 
     response = post_raw(client, json.dumps(VALID).encode())
@@ -202,11 +203,11 @@ def test_a_queue_that_does_not_take_the_log_gets_503_with_retry_after(client, se
     assert_json_error(response, 503, "unavailable")
     assert response["Retry-After"] == "7"
     assert "nothing was accepted" in response.json()["detail"]
-    assert get_queue().published == []
+    assert get_queue().queued_envelopes() == []
 
 
 def test_a_batch_the_queue_refuses_gets_503(client, settings):
-    settings.QUEUE_BACKEND = "ingest.tests.fakes.UnavailableQueue"
+    settings.QUEUE_BACKEND = "tests.doubles.UnavailableQueue"
     body = (json.dumps(VALID) + "\n" + json.dumps({**VALID, "log_id": "2"})).encode()
 
     response = post_raw(client, body, "application/x-ndjson")

@@ -104,7 +104,7 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_nothing_queued(cli
     assert response.json()["error"] == "rate_limited"
     assert "2 requests per minute" in response.json()["detail"]
     assert int(response["Retry-After"]) >= 1
-    assert len(queue.published) == 2
+    assert len(queue.queued_envelopes()) == 2
 
 
 @pytest.mark.django_db
@@ -130,7 +130,7 @@ def test_a_batch_counts_once_per_tenant_and_is_refused_whole(client, queue, slow
     response = client.post("/ingest", data=body, content_type="application/x-ndjson")
 
     assert response.status_code == 429
-    assert len(queue.published) == 2
+    assert len(queue.queued_envelopes()) == 2
     # acme's share of the refused batch was given back: it still has its full rate.
     acme = Tenant.objects.get(pk="acme")
     acme.rate_limit_per_minute = 1
@@ -141,11 +141,11 @@ def test_a_batch_counts_once_per_tenant_and_is_refused_whole(client, queue, slow
 @pytest.mark.django_db
 @pytest.mark.usefixtures("open_mode")
 def test_a_request_the_queue_refused_does_not_use_up_the_rate(client, settings, slow_tenant):
-    settings.QUEUE_BACKEND = "ingest.tests.fakes.UnavailableQueue"
+    settings.QUEUE_BACKEND = "tests.doubles.UnavailableQueue"
     for n in range(3):
         assert ingest(client, "slow", str(n)).status_code == 503
 
-    settings.QUEUE_BACKEND = "ingest.tests.fakes.RecordingQueue"
+    settings.QUEUE_BACKEND = "memory"
     from processing.queues import reset_queue
 
     reset_queue()

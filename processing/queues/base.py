@@ -1,20 +1,22 @@
 """The queue contract every backend implements.
 
-A backend needs a handful of primitives (publish, pull under a lease, ack, nack
-with a delay, extend a lease, dead-letter); the worker loop and the console are
-written against these only. Delivery is at least once: a message whose lease runs
-out (its worker died) is handed out again, so consumers must be idempotent.
+A backend provides a handful of primitives (publish, pull under a lease, ack,
+nack with a delay, extend a lease, dead-letter, and dead-letter a raw payload that
+is not an envelope); the consumers (``processing.consumers``), the push endpoint
+and the console are written against these only. Delivery is at least once: a
+message whose lease runs out (its worker died) is handed out again, so consumers
+must be idempotent. How messages are fed to the work (threads, streaming,
+deadlines) is the consumers' business, not the queue's.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ingest.envelope import LogEnvelope
+from core.envelope import LogEnvelope
 
 
 class QueueUnavailable(Exception):
@@ -33,9 +35,6 @@ class ReceivedMessage:
     published_at: datetime | None
     # Backend-specific handle used by ack/nack/extend_lease (a lease token, an ack id...).
     lease: Any = None
-    # Held while the log is worked on, not while its result is stored, by consumers
-    # that run more handler threads than logs they work on at once (see PubSubQueue).
-    work_slots: threading.Semaphore | None = None
 
 
 @dataclass(frozen=True)
@@ -43,9 +42,6 @@ class QueueStats:
     depth: int | None
     oldest_age_seconds: float | None
     dead_lettered: int | None
-
-
-MessageHandler = Callable[[ReceivedMessage], None]
 
 
 class BaseQueue:
@@ -75,6 +71,14 @@ class BaseQueue:
         """Stop delivering the message and keep it aside for replay."""
         raise NotImplementedError("subclasses of BaseQueue must provide a dead_letter() method")
 
+    def dead_letter_payload(self, payload: bytes, *, message_id: str, reason: str) -> None:
+        """Keep a delivered payload that is not an envelope aside, as it came, for inspection.
+
+        No worker can ever decode it, so it must neither be retried nor dropped.
+        QueueUnavailable when it cannot be kept (the caller then leaves it to redelivery).
+        """
+        raise NotImplementedError("subclasses of BaseQueue must provide a dead_letter_payload() method")
+
     def check(self) -> None:
         """Raise QueueUnavailable unless the broker answers now (readiness probe)."""
         raise NotImplementedError("subclasses of BaseQueue must provide a check() method")
@@ -96,28 +100,6 @@ class BaseQueue:
     def stats(self) -> QueueStats:
         """Depth and age of the backlog where the backend can tell; None where not."""
         return QueueStats(depth=None, oldest_age_seconds=None, dead_lettered=None)
-
-    def consume(
-        self,
-        handler: MessageHandler,
-        *,
-        concurrency: int,
-        lease_seconds: float,
-        stop_event: threading.Event,
-        idle_exit_seconds: float | None = None,
-    ) -> None:
-        """Feed messages to ``handler`` on up to ``concurrency`` threads until ``stop_event`` is set.
-
-        ``handler`` acks or nacks each message itself. Leases of messages still
-        being handled are extended so no second consumer gets them meanwhile.
-        With ``idle_exit_seconds`` it returns once the queue has stayed empty that
-        long and nothing is in flight (``run_worker --drain``).
-        """
-        from processing.consumer import PullConsumer
-
-        PullConsumer(self, handler, concurrency=concurrency, lease_seconds=lease_seconds).run(
-            stop_event, idle_exit_seconds=idle_exit_seconds
-        )
 
     def close(self) -> None:
         """Release clients and connections held by this backend."""

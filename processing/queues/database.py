@@ -32,9 +32,9 @@ from django.db.models import F, Min, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from core.envelope import LogEnvelope
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.observability import metrics
-from ingest.envelope import LogEnvelope
 from processing.models import QueueMessage
 from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, ReceivedMessage
 
@@ -221,10 +221,34 @@ class DatabaseQueue(BaseQueue):
 
     @_unavailable_on_database_error
     def dead_letter(self, message: ReceivedMessage) -> None:
+        """Set the leased row aside; a message with no lease (a push delivery) is kept as a new row."""
+        if message.lease is None:
+            self._insert_dead(message.envelope.to_json(), message.envelope.tenant_id, message.envelope.log_id)
+            return
         if not self._held(message).update(
             state=QueueMessage.STATE_DEAD, lease_token=None, dead_lettered_at=timezone.now()
         ):
             logger.info("stale dead-letter ignored", extra={"message_id": message.message_id})
+
+    @_unavailable_on_database_error
+    def dead_letter_payload(self, payload: bytes, *, message_id: str, reason: str) -> None:
+        logger.error(
+            "undecodable message dead-lettered", extra={"message_id": message_id, "error": reason[:500]}
+        )
+        self._insert_dead(payload.decode("utf-8", "backslashreplace"), "", "")
+
+    @staticmethod
+    def _insert_dead(payload: str, tenant_id: str, log_id: str) -> None:
+        now = timezone.now()
+        QueueMessage.objects.create(
+            payload=payload,
+            state=QueueMessage.STATE_DEAD,
+            available_at=now,
+            published_at=now,
+            tenant_id=tenant_id,
+            log_id=log_id,
+            dead_lettered_at=now,
+        )
 
     def check(self) -> None:
         """Readiness: the table answers and a publish could take its write lock within a second.

@@ -5,9 +5,9 @@ Publishing waits for the broker's acknowledgement, bounded by
 which the API answers with 503 and ``Retry-After`` (never a 202 for a log the
 broker does not hold, never a request hanging on an outage).
 
-The worker consumes with streaming pull (``consume``), flow-controlled to its
-concurrency, with leases extended in bounded steps so a killed worker's
-messages come back within one step (see DESIGN.md on the emulator). A failed
+The worker consumes with streaming pull (``processing.consumers.streaming``),
+flow-controlled to its concurrency, with leases extended in bounded steps so a
+killed worker's messages come back within one step (docs/processing.md). A failed
 message is given back with a delay by setting its ack deadline to the backoff
 (``nack(delay)``), so failures do not become a redelivery storm. Attempts are
 counted in the log store: Pub/Sub's own ``delivery_attempt`` only exists on
@@ -19,14 +19,12 @@ lazily, once per process, and recreated when the process id changes.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import os
 import threading
 import time
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 
 from django.conf import settings
@@ -34,11 +32,9 @@ from google.api_core import exceptions as api_exceptions
 from google.api_core import retry as api_retry
 from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
-from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
-from ingest.envelope import LogEnvelope
-from processing.db import release_thread_connections
-from processing.queues.base import BaseQueue, MessageHandler, QueueUnavailable, ReceivedMessage
+from core.envelope import LogEnvelope
+from processing.queues.base import BaseQueue, QueueUnavailable, ReceivedMessage
 
 logger = logging.getLogger(__name__)
 
@@ -55,8 +51,6 @@ TRANSIENT_ERRORS = (
     api_exceptions.Unknown,
 )
 PULL_TIMEOUT_SECONDS = 10.0
-# A handler that raised (a bug, not a failed log) gets its message back after this.
-HANDLER_ERROR_DELAY_SECONDS = 10
 ACK_TIMEOUT_SECONDS = 10.0
 CHECK_TIMEOUT_SECONDS = 2.0
 RETRY_MARGIN_SECONDS = 0.5
@@ -89,10 +83,6 @@ class PubSubQueue(BaseQueue):
     batch_max_latency_seconds = 0.005
     batch_max_messages = 100
     batch_max_bytes = 4 * 1024 * 1024
-    # The longest a streaming-pull client keeps extending one message's lease; a
-    # message worked on longer is handed out again. Logs of up to ~70,000
-    # characters fit at the specified 0.05 s per character.
-    max_lease_duration_seconds = 3600.0
 
     def __init__(self) -> None:
         self.project = settings.GOOGLE_CLOUD_PROJECT
@@ -217,7 +207,7 @@ class PubSubQueue(BaseQueue):
         messages = []
         for received in response.received_messages:
             message = received.message
-            envelope = self._decode_or_dead_letter(
+            envelope = self.decode_delivered(
                 message.data, dict(message.attributes), message.message_id, received.delivery_attempt
             )
             if envelope is None:
@@ -309,28 +299,29 @@ class PubSubQueue(BaseQueue):
         self._publish_and_wait(self.dead_letter_topic_path, message.envelope.to_bytes(), attributes)
         self.ack(message)
 
-    def _decode_or_dead_letter(
+    def decode_delivered(
         self, data: bytes, attributes: dict[str, str], message_id: str, delivery_attempt: int | None
     ) -> LogEnvelope | None:
-        """The envelope, or None after parking an undecodable payload on the dead-letter topic."""
+        """The envelope of a delivered payload, or None after parking it on the dead-letter topic."""
         try:
-            return decode_envelope(data)
+            return LogEnvelope.from_bytes(data)
         except ValueError as exc:
-            logger.error(
-                "undecodable message moved to the dead-letter topic",
-                extra={"message_id": message_id, "error": str(exc)},
-            )
-            dead_attributes = (
-                attributes
-                | self._dead_letter_attributes(message_id, delivery_attempt or 0)
-                | {"error": str(exc)[:1000]}
-            )
-            self._publish_and_wait(self.dead_letter_topic_path, data, dead_attributes)
+            self._park(data, attributes, message_id, delivery_attempt or 0, str(exc))
             return None
 
-    def park_undecodable(self, data: bytes, attributes: dict[str, str], message_id: str, error: str) -> None:
-        """Keep a payload that is not an envelope on the dead-letter topic (push deliveries)."""
-        dead_attributes = attributes | self._dead_letter_attributes(message_id, 0) | {"error": error[:1000]}
+    def dead_letter_payload(self, payload: bytes, *, message_id: str, reason: str) -> None:
+        self._park(payload, {}, message_id, 0, reason)
+
+    def _park(
+        self, data: bytes, attributes: dict[str, str], message_id: str, delivery_attempt: int, reason: str
+    ) -> None:
+        logger.error(
+            "undecodable message moved to the dead-letter topic",
+            extra={"message_id": message_id, "error": reason[:500]},
+        )
+        dead_attributes = (
+            attributes | self._dead_letter_attributes(message_id, delivery_attempt) | {"error": reason[:1000]}
+        )
         self._publish_and_wait(self.dead_letter_topic_path, data, dead_attributes)
 
     # -- health -------------------------------------------------------------------
@@ -353,28 +344,8 @@ class PubSubQueue(BaseQueue):
     # stats(): the base class answers "unknown"; the backlog lives in Cloud
     # Monitoring (subscription/num_undelivered_messages, oldest_unacked_message_age).
 
-    # -- the worker's streaming pull ----------------------------------------------
-
-    def consume(
-        self,
-        handler: MessageHandler,
-        *,
-        concurrency: int,
-        lease_seconds: float,
-        stop_event: threading.Event,
-        idle_exit_seconds: float | None = None,
-    ) -> None:
-        """Streaming pull: ``handler`` runs on a pool of ``concurrency`` threads until ``stop_event``.
-
-        Flow control keeps at most ``concurrency`` messages outstanding; each
-        lease is extended ``lease_seconds`` at a time, so after a ``kill -9``
-        the messages this process held come back within about ``lease_seconds``.
-        On stop the stream closes, running handlers finish (the caller bounds
-        that with its grace period) and messages not yet started are nacked.
-        """
-        StreamingConsumer(self, handler, concurrency=concurrency, lease_seconds=lease_seconds).run(
-            stop_event, idle_exit_seconds=idle_exit_seconds
-        )
+    # The worker streams from this backend (processing.consumers.streaming).
+    streaming_pull = True
 
     def close(self) -> None:
         with self._lock:
@@ -393,127 +364,3 @@ class PubSubQueue(BaseQueue):
                 subscriber.close()
             except Exception:
                 logger.debug("closing the Pub/Sub subscriber failed", exc_info=True)
-
-
-def decode_envelope(data: bytes) -> LogEnvelope:
-    """The payload as an envelope; ValueError when it is not one."""
-    try:
-        payload = json.loads(data)
-        if not isinstance(payload, dict):
-            raise ValueError("payload is not a JSON object")
-        return LogEnvelope.from_dict(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
-        raise ValueError(f"payload is not a log envelope: {exc}") from exc
-
-
-class StreamingConsumer:
-    """One streaming-pull session feeding ``handler``; knows when it has gone idle.
-
-    ``concurrency`` logs are worked on at once (``work_slots``), but it runs twice as
-    many handler threads and leases twice as many messages: while some threads wait
-    for their results to be stored (one Firestore commit shared by every result
-    ready at that moment), others already work on the next logs. With one thread a
-    log, commits held at most ``concurrency`` results and the handlers waited on the
-    emulator's round trips in lockstep (bench/README.md, "Batched worker writes").
-    At most ``concurrency`` more messages than are worked on are leased at any time,
-    each waiting for a slot at most as long as one log's work.
-    """
-
-    poll_seconds = 0.2
-
-    def __init__(
-        self, queue: PubSubQueue, handler: MessageHandler, *, concurrency: int, lease_seconds: float
-    ):
-        self.queue = queue
-        self.handler = handler
-        self.concurrency = max(1, concurrency)
-        self.handler_threads = self.concurrency * 2
-        self.work_slots = threading.BoundedSemaphore(self.concurrency)
-        self.lease_seconds = lease_seconds
-        self._in_flight = 0
-        self._last_activity = time.monotonic()
-        self._counter_lock = threading.Lock()
-
-    def flow_control(self) -> pubsub_v1.types.FlowControl:
-        extension = lease_extension_seconds(self.lease_seconds)
-        return pubsub_v1.types.FlowControl(
-            max_messages=self.handler_threads,
-            max_bytes=self.handler_threads * max(settings.INGEST_MAX_BODY_BYTES * 2, 1024 * 1024),
-            max_lease_duration=self.queue.max_lease_duration_seconds,
-            min_duration_per_lease_extension=extension,
-            max_duration_per_lease_extension=extension,
-        )
-
-    def _callback(self, streamed: StreamedMessage) -> None:
-        with self._counter_lock:
-            self._in_flight += 1
-            self._last_activity = time.monotonic()
-        try:
-            envelope = self.queue._decode_or_dead_letter(
-                streamed.data, dict(streamed.attributes), streamed.message_id, streamed.delivery_attempt
-            )
-            if envelope is None:
-                streamed.ack()
-                return
-            self.handler(
-                ReceivedMessage(
-                    message_id=streamed.message_id,
-                    envelope=envelope,
-                    delivery_attempt=streamed.delivery_attempt or 0,
-                    published_at=streamed.publish_time,
-                    lease=streamed,
-                    work_slots=self.work_slots,
-                )
-            )
-        except Exception:
-            # The handler acks or nacks itself; anything escaping it is a bug or an
-            # outage: give the message back after a pause rather than at once.
-            logger.exception("message handler failed", extra={"message_id": streamed.message_id})
-            streamed.drop()
-            streamed.modify_ack_deadline(HANDLER_ERROR_DELAY_SECONDS)
-        finally:
-            release_thread_connections()
-            with self._counter_lock:
-                self._in_flight -= 1
-                self._last_activity = time.monotonic()
-
-    def idle_for(self) -> float:
-        with self._counter_lock:
-            if self._in_flight:
-                return 0.0
-            return time.monotonic() - self._last_activity
-
-    def run(self, stop_event: threading.Event, *, idle_exit_seconds: float | None = None) -> None:
-        scheduler = ThreadScheduler(
-            executor=ThreadPoolExecutor(max_workers=self.handler_threads, thread_name_prefix="pubsub-handler")
-        )
-        future = self.queue.subscriber.subscribe(
-            self.queue.subscription_path,
-            self._callback,
-            flow_control=self.flow_control(),
-            scheduler=scheduler,
-            await_callbacks_on_shutdown=True,
-        )
-        logger.info(
-            "streaming pull started",
-            extra={"subscription": self.queue.subscription_path, "concurrency": self.concurrency},
-        )
-        failure: BaseException | None = None
-        try:
-            while not stop_event.is_set():
-                if future.done():
-                    failure = future.exception() or RuntimeError("streaming pull ended")
-                    break
-                if idle_exit_seconds is not None and self.idle_for() >= idle_exit_seconds:
-                    logger.info("queue idle: streaming pull stops", extra={"idle_seconds": idle_exit_seconds})
-                    break
-                stop_event.wait(self.poll_seconds)
-        finally:
-            future.cancel()  # stop the stream; running handlers finish, the rest are nacked
-            try:
-                future.result(timeout=settings.WORKER_SHUTDOWN_GRACE_SECONDS)
-            except Exception as exc:
-                if failure is None and not isinstance(exc, (FutureTimeoutError, TimeoutError)):
-                    logger.debug("streaming pull closed with %r", exc)
-        if failure is not None:
-            raise QueueUnavailable(f"streaming pull from {self.queue.subscription_path} failed: {failure}")

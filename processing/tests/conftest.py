@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.queues.memory import MemoryQueue
-from processing.tests.fakes import FakeLogStore
+from tenants.stores.memory import MemoryLogStore
 
 
 def make_envelope(text: str = "User 555-0199 accessed the system", **fields) -> LogEnvelope:
@@ -17,8 +17,9 @@ def make_envelope(text: str = "User 555-0199 accessed the system", **fields) -> 
 
 
 @pytest.fixture
-def fake_store() -> FakeLogStore:
-    return FakeLogStore()
+def memory_store(db) -> MemoryLogStore:
+    """The in-memory store (the worker still asks the tenant registry for retention: db)."""
+    return MemoryLogStore()
 
 
 @pytest.fixture

@@ -36,7 +36,7 @@ import time
 import uuid
 from dataclasses import dataclass
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues.base import BaseQueue, ReceivedMessage
 from tests.threads import in_threads
 

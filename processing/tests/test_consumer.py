@@ -5,7 +5,8 @@ import time
 
 import pytest
 
-from processing.consumer import PullConsumer
+from processing.consumers import DrainStuck, consume
+from processing.consumers.pull import PullConsumer
 from processing.queues.base import QueueUnavailable
 from processing.queues.memory import MemoryQueue
 from processing.tests.conftest import make_envelope
@@ -75,18 +76,36 @@ def test_it_runs_up_to_concurrency_handlers_at_once_and_never_more(memory_queue)
     release = threading.Event()
     handler = Recorder(memory_queue, hold=release)
     stop = threading.Event()
-    thread = run_in_thread(
-        PullConsumer(memory_queue, handler, concurrency=5, lease_seconds=5, poll_interval=0.05), stop
-    )
+    consumer = PullConsumer(memory_queue, handler, concurrency=5, lease_seconds=0.5, poll_interval=0.01)
+    polls_while_busy = LoopCounter(consumer, lambda: handler.running == 5)
+    thread = run_in_thread(consumer, stop)
 
     assert wait_for(lambda: handler.running == 5)
-    time.sleep(0.2)
-    assert handler.running == 5  # the other 7 stay on the queue, not in a local buffer
+    # Several pull rounds while every handler is busy: none of them takes more.
+    assert wait_for(lambda: polls_while_busy.count >= 3)
+    assert handler.running == 5
+    assert memory_queue.stats().depth == 12
+    assert len(memory_queue.pull(12, 5)) == 7  # the other 7 stay on the queue, not in a local buffer
     release.set()
     assert wait_for(lambda: len(handler.seen) == 12)
     stop.set()
     thread.join(SOON)
     assert handler.max_running == 5
+
+
+class LoopCounter:
+    """Counts the consumer's pull rounds (lease renewals included) while ``condition`` holds."""
+
+    def __init__(self, consumer, condition) -> None:
+        self.count = 0
+        renew = consumer._renew_leases
+
+        def counting_renew():
+            if condition():
+                self.count += 1
+            renew()
+
+        consumer._renew_leases = counting_renew
 
 
 class HeldCounter:
@@ -151,22 +170,25 @@ def test_stop_lets_in_flight_messages_finish_and_leaves_the_rest_on_the_queue(me
     release = threading.Event()
     handler = Recorder(memory_queue, hold=release)
     stop = threading.Event()
-    thread = run_in_thread(
-        PullConsumer(memory_queue, handler, concurrency=2, lease_seconds=30, shutdown_grace_seconds=SOON),
-        stop,
+    consumer = PullConsumer(
+        memory_queue, handler, concurrency=2, lease_seconds=30, shutdown_grace_seconds=SOON
     )
+    thread = run_in_thread(consumer, stop)
     assert wait_for(lambda: handler.running == 2)
+    shutting_down = threading.Event()
+    give_back = consumer._give_back
+    consumer._give_back = lambda messages: (give_back(messages), shutting_down.set())
 
     stop.set()
-    time.sleep(0.3)
-    assert thread.is_alive()  # waiting for the two in flight
+    assert shutting_down.wait(SOON)
+    # What never started is back on the queue; the two in flight are still held.
+    assert len(memory_queue.pull(10, 30)) == 3
+    assert thread.is_alive()
     release.set()
     thread.join(SOON)
 
     assert not thread.is_alive()
     assert len(handler.seen) == 2
-    # The other three were never pulled (or were given back): available right away.
-    assert len(memory_queue.pull(10, 30)) == 3
 
 
 def test_messages_still_running_after_the_grace_period_are_given_back(memory_queue):
@@ -271,12 +293,131 @@ def test_it_refuses_a_nonsensical_configuration(memory_queue, concurrency, lease
         PullConsumer(memory_queue, lambda message: None, concurrency=concurrency, lease_seconds=lease)
 
 
-def test_base_queue_consume_runs_the_pull_consumer(memory_queue):
+def test_consume_feeds_a_pull_backend_through_the_pull_consumer(memory_queue):
     memory_queue.publish_many([make_envelope() for _ in range(3)])
     handler = Recorder(memory_queue)
 
-    memory_queue.consume(
-        handler, concurrency=2, lease_seconds=5, stop_event=threading.Event(), idle_exit_seconds=0.3
+    consume(
+        memory_queue,
+        handler,
+        concurrency=2,
+        lease_seconds=5,
+        stop_event=threading.Event(),
+        idle_exit_seconds=0.3,
     )
 
     assert len(handler.seen) == 3
+
+
+# -- work deadlines ---------------------------------------------------------------
+
+
+def test_a_message_past_its_deadline_is_given_up_and_the_others_keep_flowing(memory_queue):
+    stuck_id = memory_queue.publish(make_envelope("hangs"))
+    memory_queue.publish_many([make_envelope("quick") for _ in range(4)])
+    hang = threading.Event()
+    expired = []
+    handled = []
+
+    def handler(message):
+        if message.envelope.text == "hangs":
+            hang.wait(SOON)  # a hung handler
+            return "ack"
+        memory_queue.ack(message)
+        handled.append(message.message_id)
+        return "ack"
+
+    def expire(message, ran_seconds):
+        expired.append((message.message_id, ran_seconds))
+        memory_queue.nack(message, 60)
+
+    stop = threading.Event()
+    consumer = PullConsumer(
+        memory_queue,
+        handler,
+        concurrency=1,
+        lease_seconds=0.3,
+        poll_interval=0.01,
+        expire=expire,
+        deadline_seconds=0.5,
+    )
+    thread = run_in_thread(consumer, stop)
+
+    assert wait_for(lambda: len(handled) == 4)  # the one handler thread was replaced
+    stop.set()
+    thread.join(SOON)
+    hang.set()
+    assert [message_id for message_id, _ in expired] == [stuck_id]
+    assert expired[0][1] >= 0.5
+    assert (
+        memory_queue.pull(1, 5) == []
+    )  # given back with the expire handler's delay, not redelivered at once
+
+
+def test_a_message_past_its_deadline_loses_its_lease_renewal(memory_queue):
+    memory_queue.publish(make_envelope("hangs"))
+    hang = threading.Event()
+    started = threading.Event()
+
+    def handler(message):
+        started.set()
+        hang.wait(SOON)
+
+    stop = threading.Event()
+    consumer = PullConsumer(
+        memory_queue, handler, concurrency=1, lease_seconds=0.3, poll_interval=0.01, deadline_seconds=0.4
+    )
+    thread = run_in_thread(consumer, stop)
+    assert started.wait(SOON)
+
+    # Without an expire handler the message is nacked after the handler-error delay;
+    # either way nobody renews its lease any more.
+    assert wait_for(lambda: consumer.in_flight_count() == 0)
+    stop.set()
+    thread.join(SOON)
+    hang.set()
+    assert memory_queue.stats().depth == 1
+
+
+# -- drain ------------------------------------------------------------------------
+
+
+def test_drain_gives_up_once_only_messages_that_keep_failing_remain(memory_queue, settings):
+    settings.WORKER_MAX_ATTEMPTS = 2
+    memory_queue.publish(make_envelope("always nacked"))
+    good = memory_queue.publish(make_envelope("fine"))
+    acked = []
+
+    def handler(message):
+        if message.envelope.text == "fine":
+            memory_queue.ack(message)
+            acked.append(message.message_id)
+            return "ack"
+        memory_queue.nack(message, 0.0)  # e.g. a dead letter turned into a nack
+        return "retry"
+
+    consumer = PullConsumer(memory_queue, handler, concurrency=2, lease_seconds=5, poll_interval=0.01)
+    with pytest.raises(DrainStuck, match="kept failing"):
+        consumer.run(threading.Event(), idle_exit_seconds=0.2)
+
+    assert acked == [good]
+    assert memory_queue.stats().depth == 1
+
+
+def test_drain_waits_out_ordinary_retries_that_end_in_success(memory_queue):
+    memory_queue.publish(make_envelope())
+    seen = []
+
+    def twice_then_ok(message):
+        seen.append(message.delivery_attempt)
+        if message.delivery_attempt <= 2:
+            memory_queue.nack(message, 0.3)
+            return "retry"
+        memory_queue.ack(message)
+        return "ack"
+
+    PullConsumer(memory_queue, twice_then_ok, concurrency=1, lease_seconds=5, poll_interval=0.01).run(
+        threading.Event(), idle_exit_seconds=0.1
+    )
+
+    assert seen == [1, 2, 3]

@@ -48,19 +48,19 @@ def test_it_leaves_a_connection_inside_a_transaction_alone():
 
 
 @override_settings(PROCESSING_DELAY_PER_CHAR=0.01)
-def test_decide_hands_connections_back_before_long_work(fake_store):
+def test_decide_hands_connections_back_before_long_work(memory_store):
     with (
         mock.patch("processing.worker.release_thread_connections") as release,
         mock.patch("processing.pipeline.time.sleep"),
     ):
-        decide(make_envelope("x" * 100), message_id="m", delivery_attempt=1, store=fake_store)
+        decide(make_envelope("x" * 100), message_id="m", delivery_attempt=1, store=memory_store)
 
     release.assert_called_once_with()
 
 
 @override_settings(PROCESSING_DELAY_PER_CHAR=0)
-def test_decide_keeps_its_connection_for_instant_work(fake_store):
+def test_decide_keeps_its_connection_for_instant_work(memory_store):
     with mock.patch("processing.worker.release_thread_connections") as release:
-        decide(make_envelope("x" * 100), message_id="m", delivery_attempt=1, store=fake_store)
+        decide(make_envelope("x" * 100), message_id="m", delivery_attempt=1, store=memory_store)
 
     release.assert_not_called()

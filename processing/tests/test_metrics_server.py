@@ -28,7 +28,7 @@ def test_it_binds_loopback_by_default(server):
     assert server.url == f"http://127.0.0.1:{server.port}/metrics"
 
 
-@override_settings(QUEUE_BACKEND="dataproc_site.tests.fakes.BusyQueue")
+@override_settings(QUEUE_BACKEND="tests.doubles.BusyQueue")
 def test_it_serves_the_worker_metrics_and_queue_gauges_as_prometheus_text(server):
     reset_queue()
     metrics.record_lease_expired()
@@ -39,11 +39,11 @@ def test_it_serves_the_worker_metrics_and_queue_gauges_as_prometheus_text(server
     assert content_type.startswith("text/plain")
     assert "# TYPE dataproc_worker_logs_total counter" in text
     assert "dataproc_worker_lease_expiries_total" in text
-    assert 'dataproc_queue_depth{backend="dataproc_site.tests.fakes.BusyQueue"} 42.0' in text
+    assert 'dataproc_queue_depth{backend="tests.doubles.BusyQueue"} 42.0' in text
 
 
 @pytest.mark.django_db
-@override_settings(QUEUE_BACKEND="dataproc_site.tests.fakes.BusyQueue")
+@override_settings(QUEUE_BACKEND="tests.doubles.BusyQueue")
 def test_the_numbers_move_between_scrapes(server):
     reset_queue()
     line = 'dataproc_worker_logs_total{outcome="processed",tenant="other"}'

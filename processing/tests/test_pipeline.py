@@ -10,9 +10,15 @@ from processing.tests.conftest import make_envelope
 
 
 def test_it_returns_the_redacted_text():
-    assert pipeline.handle(make_envelope("User 555-0199 accessed the system")) == (
+    assert pipeline.handle(make_envelope("User 555-0199 accessed the system")).modified_data == (
         "User [REDACTED] accessed the system"
     )
+
+
+def test_string_attributes_are_redacted_like_the_text_and_others_kept():
+    envelope = make_envelope("login", attributes={"caller": "555-0199", "status": 200, "host": "web-1"})
+
+    assert pipeline.handle(envelope).attributes == {"caller": "[REDACTED]", "status": 200, "host": "web-1"}
 
 
 @override_settings(PROCESSING_DELAY_PER_CHAR=0.05)
@@ -39,7 +45,7 @@ def test_a_demo_marker_fails_the_first_n_attempts_only():
         with pytest.raises(pipeline.DemoFailure):
             pipeline.handle(envelope, attempt=attempt)
 
-    assert pipeline.handle(envelope, attempt=3) == "flaky [demo:fail=2] [REDACTED]"
+    assert pipeline.handle(envelope, attempt=3).modified_data == "flaky [demo:fail=2] [REDACTED]"
 
 
 @override_settings(PROCESSING_DEMO_FAILURES=True)
@@ -50,7 +56,9 @@ def test_a_demo_always_marker_fails_every_attempt():
 
 @override_settings(PROCESSING_DEMO_FAILURES=False)
 def test_demo_markers_do_nothing_when_demo_failures_are_off():
-    assert pipeline.handle(make_envelope("[demo:fail=always]"), attempt=1) == "[demo:fail=always]"
+    assert (
+        pipeline.handle(make_envelope("[demo:fail=always]"), attempt=1).modified_data == "[demo:fail=always]"
+    )
 
 
 def test_demo_failures_are_off_in_production_settings():

@@ -8,17 +8,19 @@ from unittest import mock
 import pytest
 from django.test import override_settings
 
-from processing import worker
+from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
+from processing import pipeline, worker
+from processing.outcomes import backoff_seconds
 from processing.tests.conftest import make_envelope
-from processing.worker import ACK, DEAD_LETTER, RETRY, Outcome, apply_outcome, backoff_seconds, decide
-from tenants.stores.base import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING, StoreUnavailable
+from processing.worker import ACK, DEAD_LETTER, RETRY, Outcome, apply_outcome, decide
+from tenants.stores.base import StoreUnavailable
 
 
 @pytest.fixture(params=["fake", "database"])
 def store(request):
     """Every rule holds on the in-test fake and on the database store alike."""
     if request.param == "fake":
-        return request.getfixturevalue("fake_store")
+        return request.getfixturevalue("memory_store")
     request.getfixturevalue("db")
     from tenants.stores.database import DatabaseLogStore
 
@@ -93,14 +95,14 @@ def test_a_duplicate_caught_by_the_save_counts_as_a_duplicate_not_a_second_proce
     record_outcome.assert_called_once_with(envelope.tenant_id, worker.metrics.OUTCOME_DUPLICATE)
 
 
-def test_work_slots_are_held_for_the_work_and_free_while_the_result_is_stored(fake_store):
+def test_a_consumers_work_gate_is_held_for_the_work_and_free_while_the_result_is_stored(memory_store):
     slots = threading.BoundedSemaphore(1)
     seen = {}
-    real_save = fake_store.save_result
+    real_save = memory_store.save_result
 
     def work(envelope, attempt):
         seen["free during the work"] = slots.acquire(blocking=False)
-        return "done"
+        return pipeline.WorkResult(modified_data="done")
 
     def save(*args, **kwargs):
         seen["free while storing"] = slots.acquire(blocking=False)
@@ -109,11 +111,10 @@ def test_work_slots_are_held_for_the_work_and_free_while_the_result_is_stored(fa
 
     with (
         mock.patch("processing.worker.pipeline.handle", side_effect=work),
-        mock.patch.object(fake_store, "save_result", side_effect=save),
+        mock.patch.object(memory_store, "save_result", side_effect=save),
+        worker.work_gated_by(slots),
     ):
-        outcome = decide(
-            make_envelope(), message_id="m-1", delivery_attempt=1, store=fake_store, work_slots=slots
-        )
+        outcome = decide(make_envelope(), message_id="m-1", delivery_attempt=1, store=memory_store)
 
     assert outcome.action == ACK
     assert seen == {"free during the work": False, "free while storing": True}
@@ -202,41 +203,41 @@ def test_a_demo_always_marker_ends_dead_lettered(store):
 # -- store outages ------------------------------------------------------------------
 
 
-def test_an_unreachable_store_retries_without_counting_an_attempt(fake_store):
+def test_an_unreachable_store_retries_without_counting_an_attempt(memory_store):
     envelope = make_envelope()
     with failing():
-        deliver(envelope, fake_store)
-    fake_store.down = True
+        deliver(envelope, memory_store)
+    memory_store.unavailable = True
 
-    outcome = deliver(envelope, fake_store, attempt=3)
+    outcome = deliver(envelope, memory_store, attempt=3)
 
     assert outcome.action == RETRY
     assert outcome.delay_seconds == backoff_seconds(3)
     assert outcome.error.startswith("StoreUnavailable")
-    fake_store.down = False
-    assert fake_store.get(envelope.tenant_id, envelope.log_id).attempts == 1
+    memory_store.unavailable = False
+    assert memory_store.get(envelope.tenant_id, envelope.log_id).attempts == 1
 
 
 @override_settings(WORKER_MAX_ATTEMPTS=2)
-def test_a_long_store_outage_never_dead_letters_a_log(fake_store):
+def test_a_long_store_outage_never_dead_letters_a_log(memory_store):
     envelope = make_envelope()
-    fake_store.down = True
+    memory_store.unavailable = True
 
-    outcomes = [deliver(envelope, fake_store, attempt=attempt) for attempt in range(1, 20)]
+    outcomes = [deliver(envelope, memory_store, attempt=attempt) for attempt in range(1, 20)]
 
     assert {outcome.action for outcome in outcomes} == {RETRY}
-    fake_store.down = False
-    assert deliver(envelope, fake_store, attempt=20).action == ACK
+    memory_store.unavailable = False
+    assert deliver(envelope, memory_store, attempt=20).action == ACK
 
 
-def test_a_store_failing_while_saving_the_result_retries(fake_store):
+def test_a_store_failing_while_saving_the_result_retries(memory_store):
     envelope = make_envelope()
 
-    with mock.patch.object(fake_store, "save_result", side_effect=StoreUnavailable("write failed")):
-        outcome = deliver(envelope, fake_store)
+    with mock.patch.object(memory_store, "save_result", side_effect=StoreUnavailable("write failed")):
+        outcome = deliver(envelope, memory_store)
 
     assert outcome.action == RETRY
-    assert fake_store.get(envelope.tenant_id, envelope.log_id) is None
+    assert memory_store.get(envelope.tenant_id, envelope.log_id) is None
 
 
 def test_the_database_store_being_unreachable_is_a_retry(db):
@@ -251,18 +252,18 @@ def test_the_database_store_being_unreachable_is_a_retry(db):
     assert outcome.action == RETRY
 
 
-def test_a_failure_after_another_delivery_processed_the_log_acks(fake_store):
+def test_a_failure_after_another_delivery_processed_the_log_acks(memory_store):
     envelope = make_envelope()
 
     def processed_meanwhile(*args, **kwargs):
-        fake_store.save_result(envelope, modified_data="done", message_id="other", processed_at=mock.ANY)
+        memory_store.save_result(envelope, modified_data="done", message_id="other", processed_at=mock.ANY)
         raise RuntimeError("late failure")
 
     with override_settings(WORKER_MAX_ATTEMPTS=1), failing(processed_meanwhile):
-        outcome = deliver(envelope, fake_store)
+        outcome = deliver(envelope, memory_store)
 
     assert outcome.action == ACK
-    assert fake_store.get(envelope.tenant_id, envelope.log_id).status == STATUS_PROCESSED
+    assert memory_store.get(envelope.tenant_id, envelope.log_id).status == STATUS_PROCESSED
 
 
 # -- apply_outcome and process_message --------------------------------------------
@@ -289,13 +290,13 @@ def test_apply_outcome_rejects_an_unknown_action(memory_queue):
         apply_outcome(memory_queue, message, Outcome("maybe"))
 
 
-def test_process_message_logs_one_line_with_ids_and_never_the_text(memory_queue, fake_store, caplog):
+def test_process_message_logs_one_line_with_ids_and_never_the_text(memory_queue, memory_store, caplog):
     envelope = make_envelope("secret text 555-0199", tenant_id="acme", log_id="123")
     message_id = memory_queue.publish(envelope)
     [message] = memory_queue.pull(1, 60)
 
     with caplog.at_level(logging.INFO, logger="processing.worker"):
-        worker.process_message(memory_queue, message, store=fake_store)
+        worker.process_message(memory_queue, message, store=memory_store)
 
     [line] = [record for record in caplog.records if record.name == "processing.worker"]
     assert line.message == "log processed"
@@ -311,12 +312,12 @@ def test_process_message_logs_one_line_with_ids_and_never_the_text(memory_queue,
     assert memory_queue.stats().depth == 0
 
 
-def test_process_message_logs_the_error_type_of_a_retry(memory_queue, fake_store, caplog):
+def test_process_message_logs_the_error_type_of_a_retry(memory_queue, memory_store, caplog):
     memory_queue.publish(make_envelope("secret text"))
     [message] = memory_queue.pull(1, 60)
 
     with caplog.at_level(logging.INFO, logger="processing.worker"), failing(ValueError("secret text")):
-        worker.process_message(memory_queue, message, store=fake_store)
+        worker.process_message(memory_queue, message, store=memory_store)
 
     [line] = [record for record in caplog.records if record.name == "processing.worker"]
     assert (line.message, line.outcome, line.error_type) == ("log retry scheduled", RETRY, "ValueError")

@@ -9,81 +9,22 @@ later (a redelivery, a late failure) changes it.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
-from ingest.envelope import LogEnvelope
-
-STATUS_PROCESSED = "processed"
-STATUS_RETRYING = "retrying"
-STATUS_DEAD_LETTERED = "dead_lettered"
-STATUSES = (STATUS_PROCESSED, STATUS_RETRYING, STATUS_DEAD_LETTERED)
+from core.envelope import LogEnvelope
+from core.records import (
+    KEEP_FOREVER,
+    ActivityBucket,
+    LogPage,
+    LogRecord,
+    ProcessedLog,
+    Retention,
+    TenantSummary,
+)
 
 
 class StoreUnavailable(Exception):
     """The store cannot be read or written right now; try again later."""
-
-
-@dataclass
-class LogRecord:
-    tenant_id: str
-    log_id: str
-    source: str
-    original_text: str
-    modified_data: str | None
-    status: str
-    attempts: int
-    last_error: str
-    received_at: datetime
-    processed_at: datetime | None
-    message_id: str
-    request_id: str = ""
-    updated_at: datetime | None = None
-
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_envelope(self) -> LogEnvelope:
-        """Rebuild what was queued, for replay."""
-        return LogEnvelope(
-            tenant_id=self.tenant_id,
-            log_id=self.log_id,
-            source=self.source,
-            text=self.original_text,
-            received_at=self.received_at.isoformat(),
-            request_id=self.request_id,
-        )
-
-
-@dataclass(frozen=True)
-class ProcessedLog:
-    """One ``save_result`` call's arguments, for ``save_results``."""
-
-    envelope: LogEnvelope
-    modified_data: str
-    message_id: str
-    processed_at: datetime
-
-
-@dataclass
-class LogPage:
-    records: list[LogRecord]
-    # Opaque; pass back as ``cursor`` for the next (older) page. None on the last page.
-    next_cursor: str | None
-
-
-@dataclass
-class TenantSummary:
-    tenant_id: str
-    counts: dict[str, int] = field(default_factory=dict)
-    last_activity: datetime | None = None
-
-
-@dataclass(frozen=True)
-class ActivityBucket:
-    minute: datetime
-    received: int
-    processed: int
 
 
 class BaseLogStore:
@@ -96,10 +37,18 @@ class BaseLogStore:
         modified_data: str,
         message_id: str,
         processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
         """Store the processed log; False (and no change) if it was processed already.
 
-        ``attempts`` becomes the attempts so far, this successful one included.
+        ``attempts`` becomes the attempts so far, this successful one included. The
+        record holds the envelope's text as ``original_text`` (unless ``retention``
+        says not to keep it) and its event time and severity; ``attributes`` (the
+        redacted ones; None: the envelope's), ``findings`` and ``policy_version``
+        come from the work; ``retention`` sets the expiry timestamps.
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
 
@@ -115,14 +64,21 @@ class BaseLogStore:
                 modified_data=result.modified_data,
                 message_id=result.message_id,
                 processed_at=result.processed_at,
+                findings=result.findings,
+                policy_version=result.policy_version,
+                attributes=result.attributes,
+                retention=result.retention,
             )
             for result in results
         ]
 
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         """Count one failed attempt (status ``retrying``) and return the attempts so far.
 
-        A processed record is left as it is (its attempts are returned).
+        A processed record is left as it is (its attempts are returned). A new record
+        gets ``retention``'s expiry timestamps.
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a record_failure() method")
 

@@ -10,10 +10,7 @@ without counting an attempt against the log.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import functools
-import json
 import logging
 import operator
 from collections.abc import Callable
@@ -32,22 +29,25 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from dataproc_site.coalescing import Coalescer
-from ingest.envelope import LogEnvelope
-from tenants.models import StoredLog
-from tenants.stores.base import (
+from core.cursors import decode_cursor, encode_cursor, parse_received_at
+from core.envelope import LogEnvelope
+from core.records import (
+    KEEP_FOREVER,
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     LogPage,
     LogRecord,
     ProcessedLog,
-    StoreUnavailable,
+    Retention,
     TenantSummary,
+    event_time_of,
 )
+from dataproc_site.coalescing import Coalescer
+from tenants.models import StoredLog
+from tenants.stores.base import BaseLogStore, StoreUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -88,32 +88,6 @@ def _close_if_broken(using: str) -> None:
         logger.debug("closing a broken database connection failed", exc_info=True)
 
 
-def parse_received_at(value: str) -> datetime:
-    """The envelope's ISO timestamp as an aware datetime (naive values are UTC)."""
-    moment = datetime.fromisoformat(value)
-    if timezone.is_naive(moment):
-        moment = moment.replace(tzinfo=UTC)
-    return moment
-
-
-def encode_cursor(received_at: datetime, log_id: str) -> str:
-    """Opaque keyset position: the last record of a page."""
-    raw = json.dumps([received_at.isoformat(), log_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    """Inverse of ``encode_cursor``; ValueError for anything it did not produce."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        received_at, log_id = json.loads(raw)
-        if not isinstance(received_at, str) or not isinstance(log_id, str):
-            raise TypeError("cursor fields must be strings")
-        return parse_received_at(received_at), log_id
-    except (binascii.Error, UnicodeDecodeError, TypeError, ValueError) as exc:
-        raise ValueError(f"invalid cursor: {cursor!r}") from exc
-
-
 def _bounded(value: str, field_name: str) -> str:
     """Cut a value to its column's length: PostgreSQL would refuse the whole write."""
     return value[: StoredLog._meta.get_field(field_name).max_length]
@@ -134,7 +108,31 @@ def _to_record(row: StoredLog) -> LogRecord:
         message_id=row.message_id,
         request_id=row.request_id,
         updated_at=row.updated_at,
+        event_time=row.event_time,
+        severity=row.severity,
+        attributes=row.attributes or {},
+        findings=row.findings or {},
+        policy_version=row.policy_version,
+        expires_at=row.expires_at,
+        original_text_expires_at=row.original_text_expires_at,
     )
+
+
+def _new_row_fields(envelope: LogEnvelope, retention: Retention) -> dict:
+    """What a record takes from its envelope when it is first written."""
+    return {
+        "tenant_id": envelope.tenant_id,
+        "log_id": envelope.log_id,
+        "source": _bounded(envelope.source, "source"),
+        "original_text": envelope.text if retention.keep_original else "",
+        "received_at": parse_received_at(envelope.received_at),
+        "request_id": _bounded(envelope.request_id, "request_id"),
+        "event_time": event_time_of(envelope),
+        "severity": _bounded(envelope.severity, "severity"),
+        "attributes": dict(envelope.attributes),
+        "expires_at": retention.expires_at,
+        "original_text_expires_at": retention.original_text_expires_at if retention.keep_original else None,
+    }
 
 
 class DatabaseLogStore(BaseLogStore):
@@ -172,6 +170,10 @@ class DatabaseLogStore(BaseLogStore):
         modified_data: str,
         message_id: str,
         processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
         """Mark the log processed.
 
@@ -179,7 +181,16 @@ class DatabaseLogStore(BaseLogStore):
         keeps the error of the last failed one, if any, as history. Concurrent
         calls from the worker's threads share one transaction (``save_results``).
         """
-        result = ProcessedLog(envelope, modified_data, message_id, processed_at)
+        result = ProcessedLog(
+            envelope,
+            modified_data,
+            message_id,
+            processed_at,
+            findings or {},
+            policy_version,
+            attributes,
+            retention,
+        )
         if connections[self.using].in_atomic_block:
             # The caller's transaction decides; it must not commit other threads' rows.
             return self.save_results([result])[0]
@@ -205,20 +216,32 @@ class DatabaseLogStore(BaseLogStore):
 
     @staticmethod
     def _processed_row(result: ProcessedLog) -> dict:
-        envelope = result.envelope
         return {
-            "tenant_id": envelope.tenant_id,
-            "log_id": envelope.log_id,
-            "source": _bounded(envelope.source, "source"),
-            "original_text": envelope.text,
-            "modified_data": result.modified_data,
+            **_new_row_fields(result.envelope, result.retention),
+            **DatabaseLogStore._result_fields(result),
             "status": STATUS_PROCESSED,
             "attempts": 1,
             "last_error": "",
-            "received_at": parse_received_at(envelope.received_at),
+        }
+
+    @staticmethod
+    def _result_fields(result: ProcessedLog) -> dict:
+        """What a successful attempt writes, over a new or an unprocessed record alike.
+
+        The text is the one this result was worked from: a client may have sent the
+        log id again, with other text, while the record was retrying, and the
+        original and redacted texts must come from the same upload.
+        """
+        envelope = result.envelope
+        return {
+            "source": _bounded(envelope.source, "source"),
+            "original_text": envelope.text if result.retention.keep_original else "",
+            "modified_data": result.modified_data,
             "processed_at": result.processed_at,
             "message_id": _bounded(result.message_id, "message_id"),
-            "request_id": _bounded(envelope.request_id, "request_id"),
+            "attributes": dict(envelope.attributes if result.attributes is None else result.attributes),
+            "findings": dict(result.findings),
+            "policy_version": result.policy_version,
         }
 
     def _save_one(self, result: ProcessedLog) -> bool:
@@ -232,10 +255,8 @@ class DatabaseLogStore(BaseLogStore):
                 self._rows(envelope.tenant_id, envelope.log_id)
                 .exclude(status=STATUS_PROCESSED)
                 .update(
+                    **self._result_fields(result),
                     status=STATUS_PROCESSED,
-                    modified_data=result.modified_data,
-                    processed_at=result.processed_at,
-                    message_id=new_row["message_id"],
                     attempts=F("attempts") + 1,
                     updated_at=timezone.now(),
                 )
@@ -254,7 +275,9 @@ class DatabaseLogStore(BaseLogStore):
         raise StoreUnavailable(f"could not save {envelope.tenant_id}/{envelope.log_id}: row keeps changing")
 
     @_unavailable_as_store_error
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         for _ in range(_MAX_WRITE_ROUNDS):
             # The increment happens in SQL and the read-back in the same transaction,
             # which holds the row's write lock: each caller sees its own count.
@@ -280,18 +303,13 @@ class DatabaseLogStore(BaseLogStore):
                     return attempts
                 continue  # another worker inserted it after our update looked: count again
             inserted = self._insert(
-                tenant_id=envelope.tenant_id,
-                log_id=envelope.log_id,
-                source=_bounded(envelope.source, "source"),
-                original_text=envelope.text,
+                **_new_row_fields(envelope, retention),
                 modified_data=None,
                 status=STATUS_RETRYING,
                 attempts=1,
                 last_error=error,
-                received_at=parse_received_at(envelope.received_at),
                 processed_at=None,
                 message_id=_bounded(message_id, "message_id"),
-                request_id=_bounded(envelope.request_id, "request_id"),
             )
             if inserted:
                 return 1

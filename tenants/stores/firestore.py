@@ -3,14 +3,13 @@
 Layout (``FIRESTORE_DATABASE`` selects the database):
 
 - ``tenants/{tenant_id}/processed_logs/{log_id}``: the record, with the fields of
-  DESIGN.md (``source``, ``original_text``, ``modified_data``, ``processed_at``,
-  ``status``, ``attempts``, ``last_error``, ``received_at``, ``message_id``,
-  ``request_id``) and ``updated_at``;
+  docs/log-store.md (``source``, ``original_text``, ``modified_data``,
+  ``processed_at``, ``status``, ``attempts``, ``last_error``, ``received_at``,
+  ``message_id``, ``request_id``, ``event_time``, ``severity``, ``attributes``,
+  ``findings``, ``policy_version``, ``expires_at`` (the TTL field),
+  ``original_text_expires_at``) and ``updated_at``;
 - ``tenants/{tenant_id}``: the parent document, so tenants can be listed;
-- ``tenants/{tenant_id}/counters/{shard}``: records per status and last activity,
-  spread over a few shards so a busy tenant does not queue on one document;
-- ``tenants/{tenant_id}/activity/{YYYYMMDDHHMM}-{shard}``: logs received and
-  processed per minute, for the console's charts.
+- counters and per-minute activity beside them (``firestore_bookkeeping``).
 
 Every change to a record commits in ONE atomic write together with its counter
 and activity increments, guarded by a precondition on the record as it was read
@@ -27,14 +26,12 @@ queries need are declared in ``tenants.stores.firestore_indexes``.
 from __future__ import annotations
 
 import collections
-import functools
 import logging
 import os
 import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ParamSpec, TypeVar
 
@@ -45,29 +42,33 @@ from google.cloud import firestore
 from google.cloud.firestore_v1.base_query import FieldFilter
 from google.cloud.firestore_v1.field_path import FieldPath
 
-from dataproc_site.coalescing import Coalescer
-from ingest.envelope import LogEnvelope
-from tenants.stores.base import (
+from core.cursors import decode_cursor, encode_cursor, parse_received_at
+from core.envelope import LogEnvelope
+from core.records import (
+    KEEP_FOREVER,
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
-    ActivityBucket,
-    BaseLogStore,
     LogPage,
     LogRecord,
     ProcessedLog,
-    StoreUnavailable,
-    TenantSummary,
+    Retention,
+    event_time_of,
 )
-from tenants.stores.database import decode_cursor, encode_cursor, parse_received_at
+from dataproc_site.coalescing import Coalescer
+from tenants.stores.base import BaseLogStore, StoreUnavailable
+from tenants.stores.firestore_bookkeeping import Change, FirestoreBookkeeping
+from tenants.stores.firestore_common import (
+    LOGS,
+    TENANTS,
+    minute_of,
+    plain_datetime,
+    unavailable_as_store_error,
+)
 
 logger = logging.getLogger(__name__)
 
-TENANTS = "tenants"
-LOGS = "processed_logs"
-COUNTERS = "counters"
-ACTIVITY = "activity"
 MAX_PAGE_SIZE = 500
 MAX_RESULTS_PER_COMMIT = 80
 
@@ -84,70 +85,14 @@ TRANSIENT_ERRORS = (
 CONFLICTS = (api_exceptions.FailedPrecondition, api_exceptions.AlreadyExists, api_exceptions.Aborted)
 
 
-def _unavailable_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
-    """Firestore errors become StoreUnavailable, except a request Firestore calls invalid.
-
-    InvalidArgument (a document over Firestore's 1 MiB limit, say) is the log's
-    own fault and propagates, so the worker counts it as a failed attempt.
-    """
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except api_exceptions.InvalidArgument:
-            raise
-        except (api_exceptions.GoogleAPICallError, api_exceptions.RetryError) as exc:
-            raise StoreUnavailable(f"Firestore unavailable: {exc}") from exc
-
-    return wrapper
-
-
-def _plain_datetime(value: Any) -> datetime | None:
-    """Firestore's timestamp (DatetimeWithNanoseconds) as a plain aware UTC datetime."""
-    if value is None:
-        return None
-    moment = value.astimezone(UTC)
-    return datetime(
-        moment.year,
-        moment.month,
-        moment.day,
-        moment.hour,
-        moment.minute,
-        moment.second,
-        moment.microsecond,
-        tzinfo=UTC,
-    )
-
-
-def minute_of(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-@dataclass
-class Change:
-    """What one write does: the record's new fields, the counters it moves, what it returns."""
-
-    result: Any
-    fields: dict | None = None  # None: nothing to write
-    create: bool = False
-    status_deltas: dict[str, int] = field(default_factory=dict)
-    received_minute: datetime | None = None
-    processed_minute: datetime | None = None
-
-
-class FirestoreLogStore(BaseLogStore):
+class FirestoreLogStore(FirestoreBookkeeping, BaseLogStore):
     """``BaseLogStore`` on Cloud Firestore; one client per process, created on first use."""
 
-    # Counter and activity documents per tenant (and minute); a busy tenant's writes spread over them.
-    counter_shards = 8
     # Per-RPC deadline, retries of transient errors included; beyond it the store is unavailable.
     timeout_seconds = 10.0
     check_timeout_seconds = 2.0
     # Commit rounds lost to concurrent writers of the same record before giving up.
     max_write_rounds = 40
-    # How long a process trusts that a tenant's parent document exists.
-    parent_refresh_seconds = 600.0
 
     def __init__(self) -> None:
         self.project = settings.GOOGLE_CLOUD_PROJECT
@@ -247,61 +192,27 @@ class FirestoreLogStore(BaseLogStore):
             f"could not write {tenant_id}/{log_id}: it kept changing under concurrent writers"
         )
 
-    def _add_bookkeeping(self, batch, tenant_id: str, changes: list[Change]) -> bool:
-        """Parent document, counters and activity of one tenant's changes: in the same commit.
-
-        Several changes of one tenant add up into one counter shard and one activity
-        document per minute (a commit may write each document once). Returns whether
-        the parent document is among the writes.
-        """
-        tenant_ref = self._tenant(tenant_id)
-        now = datetime.now(UTC)
-        written_at = self._known_tenants.get(tenant_id)
-        parent_written = written_at is None or time.monotonic() - written_at > self.parent_refresh_seconds
-        if parent_written:
-            batch.set(tenant_ref, {"tenant_id": tenant_id}, merge=True)
-        status_deltas: collections.Counter[str] = collections.Counter()
-        per_minute: dict[datetime, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-        for change in changes:
-            status_deltas.update(change.status_deltas)
-            if change.received_minute is not None:
-                per_minute[change.received_minute]["received"] += 1
-            if change.processed_minute is not None:
-                per_minute[change.processed_minute]["processed"] += 1
-        shard = str(random.randrange(self.counter_shards))  # noqa: S311
-        counter_fields: dict[str, Any] = {"last_activity": now}
-        for status, delta in status_deltas.items():
-            if delta:
-                counter_fields[status] = firestore.Increment(delta)
-        batch.set(tenant_ref.collection(COUNTERS).document(shard), counter_fields, merge=True)
-        for minute, increments in per_minute.items():
-            activity_ref = tenant_ref.collection(ACTIVITY).document(f"{minute:%Y%m%d%H%M}-{shard}")
-            activity_fields: dict[str, Any] = {"tenant_id": tenant_id, "minute": minute}
-            activity_fields.update({name: firestore.Increment(count) for name, count in increments.items()})
-            batch.set(activity_ref, activity_fields, merge=True)
-        return parent_written
-
     @staticmethod
-    def _new_record(envelope: LogEnvelope, **fields) -> dict:
+    def _new_record(envelope: LogEnvelope, retention: Retention, **fields) -> dict:
         return {
             "tenant_id": envelope.tenant_id,
             "log_id": envelope.log_id,
             "source": envelope.source,
-            "original_text": envelope.text,
+            "original_text": envelope.text if retention.keep_original else "",
             "received_at": parse_received_at(envelope.received_at),
             "request_id": envelope.request_id,
+            "event_time": event_time_of(envelope),
+            "severity": envelope.severity,
+            "attributes": dict(envelope.attributes),
+            "findings": {},
+            "policy_version": 0,
+            "expires_at": retention.expires_at,
+            "original_text_expires_at": retention.original_text_expires_at
+            if retention.keep_original
+            else None,
             "updated_at": datetime.now(UTC),
             **fields,
         }
-
-    @staticmethod
-    def _moved(old_status: str | None, new_status: str) -> dict[str, int]:
-        if old_status == new_status:
-            return {}
-        deltas = {new_status: 1}
-        if old_status is not None:
-            deltas[old_status] = -1
-        return deltas
 
     # -- writes -------------------------------------------------------------------
 
@@ -312,11 +223,26 @@ class FirestoreLogStore(BaseLogStore):
         modified_data: str,
         message_id: str,
         processed_at: datetime,
+        findings: dict | None = None,
+        policy_version: int = 0,
+        attributes: dict | None = None,
+        retention: Retention = KEEP_FOREVER,
     ) -> bool:
         """Concurrent saves from the worker's threads share one commit (``save_results``)."""
-        return self._save_together(ProcessedLog(envelope, modified_data, message_id, processed_at))
+        return self._save_together(
+            ProcessedLog(
+                envelope,
+                modified_data,
+                message_id,
+                processed_at,
+                findings or {},
+                policy_version,
+                attributes,
+                retention,
+            )
+        )
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
         """Create every record, with its tenants' counters and activity, in one commit.
 
@@ -365,17 +291,27 @@ class FirestoreLogStore(BaseLogStore):
     def _processed_change(self, result: ProcessedLog, current: dict | None) -> Change:
         if current is not None and current.get("status") == STATUS_PROCESSED:
             return Change(result=False)
+        envelope = result.envelope
         processed = {
             "status": STATUS_PROCESSED,
+            # The text this result was worked from (the log id may have been sent again,
+            # with other text, while the record was retrying): both from one upload.
+            "source": envelope.source,
+            "original_text": envelope.text if result.retention.keep_original else "",
             "modified_data": result.modified_data,
             "processed_at": result.processed_at,
             "message_id": result.message_id,
+            "attributes": dict(envelope.attributes if result.attributes is None else result.attributes),
+            "findings": dict(result.findings),
+            "policy_version": result.policy_version,
             "updated_at": datetime.now(UTC),
         }
         if current is None:
             return Change(
                 result=True,
-                fields=self._new_record(result.envelope, attempts=1, last_error="", **processed),
+                fields=self._new_record(
+                    result.envelope, result.retention, attempts=1, last_error="", **processed
+                ),
                 create=True,
                 status_deltas={STATUS_PROCESSED: 1},
                 received_minute=minute_of(parse_received_at(result.envelope.received_at)),
@@ -388,14 +324,17 @@ class FirestoreLogStore(BaseLogStore):
             processed_minute=minute_of(result.processed_at),
         )
 
-    @_unavailable_as_store_error
-    def record_failure(self, envelope: LogEnvelope, *, error: str, message_id: str) -> int:
+    @unavailable_as_store_error
+    def record_failure(
+        self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
+    ) -> int:
         def plan(current: dict | None) -> Change:
             if current is None:
                 return Change(
                     result=1,
                     fields=self._new_record(
                         envelope,
+                        retention,
                         status=STATUS_RETRYING,
                         attempts=1,
                         last_error=error,
@@ -441,13 +380,13 @@ class FirestoreLogStore(BaseLogStore):
 
         self._write(tenant_id, log_id, plan)
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
         self._set_status(
             tenant_id, log_id, STATUS_DEAD_LETTERED, allowed=(STATUS_RETRYING, STATUS_DEAD_LETTERED)
         )
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def mark_replayed(self, tenant_id: str, log_id: str) -> None:
         self._set_status(
             tenant_id, log_id, STATUS_RETRYING, allowed=(STATUS_DEAD_LETTERED, STATUS_RETRYING), attempts=0
@@ -466,18 +405,25 @@ class FirestoreLogStore(BaseLogStore):
             status=data.get("status", ""),
             attempts=int(data.get("attempts", 0)),
             last_error=data.get("last_error", ""),
-            received_at=_plain_datetime(data.get("received_at")),
-            processed_at=_plain_datetime(data.get("processed_at")),
+            received_at=plain_datetime(data.get("received_at")),
+            processed_at=plain_datetime(data.get("processed_at")),
             message_id=data.get("message_id", ""),
             request_id=data.get("request_id", ""),
-            updated_at=_plain_datetime(data.get("updated_at")),
+            updated_at=plain_datetime(data.get("updated_at")),
+            event_time=plain_datetime(data.get("event_time")),
+            severity=data.get("severity", ""),
+            attributes=dict(data.get("attributes") or {}),
+            findings=dict(data.get("findings") or {}),
+            policy_version=int(data.get("policy_version", 0)),
+            expires_at=plain_datetime(data.get("expires_at")),
+            original_text_expires_at=plain_datetime(data.get("original_text_expires_at")),
         )
 
     def get(self, tenant_id: str, log_id: str) -> LogRecord | None:
         """Concurrent reads from the worker's threads share one round trip (``get_many``)."""
         return self._get_together((tenant_id, log_id))
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def get_many(self, keys: list[tuple[str, str]]) -> list[LogRecord | None]:
         """One BatchGetDocuments call for every key."""
         keys = list(keys)
@@ -510,15 +456,7 @@ class FirestoreLogStore(BaseLogStore):
             FieldPath.document_id(), direction=firestore.Query.DESCENDING
         )
 
-    def activity_query(self, tenant_id: str | None, since_minute: datetime):
-        """One tenant's per-minute documents, or (None) every tenant's: a collection-group query."""
-        if tenant_id is None:
-            collection = self.client.collection_group(ACTIVITY)
-        else:
-            collection = self._tenant(tenant_id).collection(ACTIVITY)
-        return collection.where(filter=FieldFilter("minute", ">=", since_minute))
-
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def list_logs(
         self,
         tenant_id: str,
@@ -549,70 +487,6 @@ class FirestoreLogStore(BaseLogStore):
             last = records[-1]
             next_cursor = encode_cursor(last.received_at, last.log_id)
         return LogPage(records=records, next_cursor=next_cursor)
-
-    def _counter_refs(self, tenant_id: str) -> list:
-        counters = self._tenant(tenant_id).collection(COUNTERS)
-        return [counters.document(str(shard)) for shard in range(self.counter_shards)]
-
-    def _summaries(self, tenant_ids: list[str]) -> dict[str, TenantSummary]:
-        summaries = {
-            tenant_id: TenantSummary(tenant_id, dict.fromkeys(STATUSES, 0)) for tenant_id in tenant_ids
-        }
-        refs = [ref for tenant_id in tenant_ids for ref in self._counter_refs(tenant_id)]
-        if not refs:
-            return summaries
-        for snapshot in self.client.get_all(refs, **self._read_options()):
-            if not snapshot.exists:
-                continue
-            summary = summaries[snapshot.reference.parent.parent.id]
-            data = snapshot.to_dict()
-            for status in STATUSES:
-                summary.counts[status] += int(data.get(status, 0))
-            last_activity = _plain_datetime(data.get("last_activity"))
-            if last_activity and (summary.last_activity is None or last_activity > summary.last_activity):
-                summary.last_activity = last_activity
-        return summaries
-
-    @_unavailable_as_store_error
-    def counts(self, tenant_id: str) -> dict[str, int]:
-        """Summed from the tenant's counter shards: a few document reads, never a scan."""
-        return self._summaries([tenant_id])[tenant_id].counts
-
-    @_unavailable_as_store_error
-    def list_tenants(self) -> list[TenantSummary]:
-        tenant_ids = sorted(
-            snapshot.id for snapshot in self.client.collection(TENANTS).select([]).get(**self._read_options())
-        )
-        summaries = self._summaries(tenant_ids)
-        return [summaries[tenant_id] for tenant_id in tenant_ids]
-
-    @_unavailable_as_store_error
-    def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
-        """Per-minute counter documents from the minute of ``since`` on (minutes are the granularity).
-
-        Every tenant: one collection-group query (index in ``firestore_indexes``);
-        named tenants: one small query each.
-        """
-        first_minute = minute_of(since)
-        if tenant_ids is None:
-            queries = [self.activity_query(None, first_minute)]
-        else:
-            queries = [
-                self.activity_query(tenant_id, first_minute) for tenant_id in dict.fromkeys(tenant_ids)
-            ]
-        per_minute: dict[datetime, list[int]] = {}
-        for query in queries:
-            snapshots = query.get(**self._read_options())
-            for snapshot in snapshots:
-                data = snapshot.to_dict()
-                counts = per_minute.setdefault(_plain_datetime(data["minute"]), [0, 0])
-                counts[0] += int(data.get("received", 0))
-                counts[1] += int(data.get("processed", 0))
-        return [
-            ActivityBucket(minute=minute, received=received, processed=processed)
-            for minute, (received, processed) in sorted(per_minute.items())
-            if received or processed
-        ]
 
     def check(self) -> None:
         try:

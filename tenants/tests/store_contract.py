@@ -35,21 +35,23 @@ the docstrings of ``BaseLogStore``:
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
-from tenants.stores.base import (
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.records import (
     STATUS_DEAD_LETTERED,
     STATUS_PROCESSED,
     STATUS_RETRYING,
     STATUSES,
     ActivityBucket,
-    BaseLogStore,
     ProcessedLog,
+    Retention,
 )
+from tenants.stores.base import BaseLogStore
 from tests.threads import in_threads
 
 BASE_TIME = datetime(2020, 3, 1, 10, 0, tzinfo=UTC)
@@ -127,6 +129,80 @@ class LogStoreContract:
         assert record.message_id == "msg-1"
         assert record.request_id == "req-42"
         assert record.updated_at is not None
+
+    def test_what_the_log_said_and_what_redaction_found_read_back(self, log_store, tenant):
+        envelope = dataclasses.replace(
+            make_envelope(tenant, "log-1", text="user alice@example.com"),
+            event_time="2026-11-30T23:59:58.250000+00:00",
+            severity="WARN",
+            attributes={"host": "web-1", "status": 502, "cached": False},
+        )
+        expires_at = BASE_TIME + timedelta(days=30)
+        original_expires_at = BASE_TIME + timedelta(days=7)
+
+        log_store.save_result(
+            envelope,
+            modified_data="user [REDACTED]",
+            message_id="msg-1",
+            processed_at=datetime.now(UTC),
+            findings={"email": 1},
+            policy_version=3,
+            attributes={"host": "web-1", "status": 502, "cached": False, "note": "[REDACTED]"},
+            retention=Retention(expires_at=expires_at, original_text_expires_at=original_expires_at),
+        )
+
+        record = log_store.get(tenant, "log-1")
+        assert record.event_time == datetime(2026, 11, 30, 23, 59, 58, 250000, tzinfo=UTC)
+        assert record.severity == "WARN"
+        assert record.attributes == {"host": "web-1", "status": 502, "cached": False, "note": "[REDACTED]"}
+        assert record.findings == {"email": 1}
+        assert record.policy_version == 3
+        assert record.expires_at == expires_at
+        assert record.original_text_expires_at == original_expires_at
+
+    def test_a_tenant_that_keeps_no_original_text_stores_only_the_redacted_one(self, log_store, tenant):
+        never = Retention(expires_at=BASE_TIME + timedelta(days=30), keep_original=False)
+        failing = make_envelope(tenant, "log-1", text="Call 555-0199")
+        log_store.record_failure(failing, error="boom", message_id="m-1", retention=never)
+        assert log_store.get(tenant, "log-1").original_text == ""
+
+        log_store.save_result(
+            failing,
+            modified_data="Call [REDACTED]",
+            message_id="m-2",
+            processed_at=datetime.now(UTC),
+            retention=never,
+        )
+        log_store.save_result(
+            make_envelope(tenant, "log-2", text="Call 555-0100"),
+            modified_data="Call [REDACTED]",
+            message_id="m-3",
+            processed_at=datetime.now(UTC),
+            retention=never,
+        )
+
+        for log_id in ("log-1", "log-2"):
+            record = log_store.get(tenant, log_id)
+            assert (record.original_text, record.modified_data) == ("", "Call [REDACTED]")
+            assert record.original_text_expires_at is None
+            assert record.expires_at == BASE_TIME + timedelta(days=30)
+
+    def test_a_log_id_sent_again_while_retrying_keeps_one_uploads_text_in_both_fields(
+        self, log_store, tenant
+    ):
+        first = make_envelope(tenant, "log-1", text="first upload 555-0199")
+        second = make_envelope(tenant, "log-1", text="second upload 555-0100")
+        fail(log_store, first)
+
+        log_store.save_result(
+            second, modified_data="second upload [REDACTED]", message_id="m-2", processed_at=datetime.now(UTC)
+        )
+
+        record = log_store.get(tenant, "log-1")
+        assert (record.original_text, record.modified_data) == (
+            "second upload 555-0100",
+            "second upload [REDACTED]",
+        )
 
     def test_a_record_rebuilds_the_envelope_that_was_queued(self, log_store, tenant):
         envelope = make_envelope(tenant, "log-1", source=SOURCE_TEXT, request_id="req-7")

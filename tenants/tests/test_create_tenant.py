@@ -51,7 +51,7 @@ def test_the_key_is_stored_only_as_a_hash():
 
 def test_the_printed_key_authenticates_at_ingest(client, settings):
     settings.INGEST_AUTH = "api_key"
-    settings.QUEUE_BACKEND = "ingest.tests.fakes.RecordingQueue"
+    settings.QUEUE_BACKEND = "memory"
     clear_auth_caches()
     key = run("acme")[-1]
 

@@ -7,9 +7,11 @@ provide a ``<name>_log_store`` fixture (see the ``store_contract`` docstring).
 import pytest
 
 from tenants.stores.database import DatabaseLogStore
+from tenants.stores.memory import MemoryLogStore
 from tenants.tests.store_contract import LogStoreContract
 
 STORE_BACKENDS = [
+    pytest.param("memory", id="memory"),
     pytest.param("database", id="database"),
     pytest.param("firestore", id="firestore", marks=pytest.mark.emulators),
 ]
@@ -20,6 +22,11 @@ STORE_BACKENDS = [
 # transactional_db fixture: pytest-django only sets the test database up for
 # fixtures it can see statically, and ``log_store`` picks its backend at run time.
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def memory_log_store():
+    return MemoryLogStore()
 
 
 @pytest.fixture

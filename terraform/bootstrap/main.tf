@@ -22,6 +22,7 @@ locals {
   # never holds editor or owner.
   deployer_roles = [
     "roles/artifactregistry.admin",
+    "roles/cloudscheduler.admin",
     "roles/cloudsql.admin",
     "roles/datastore.owner",
     "roles/iam.serviceAccountAdmin",
@@ -43,6 +44,7 @@ locals {
   planner_roles = [
     "roles/artifactregistry.reader",
     "roles/browser",
+    "roles/cloudscheduler.viewer",
     "roles/cloudsql.viewer",
     "roles/datastore.viewer",
     "roles/iam.securityReviewer",

@@ -20,7 +20,7 @@ from django.core.management import call_command
 from django.db import close_old_connections
 
 from conftest import require_or_skip
-from ingest.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
+from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues import get_queue
 from tenants.models import Tenant
 from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, get_store

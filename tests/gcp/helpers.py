@@ -10,7 +10,7 @@ from typing import TypeVar
 from django.conf import settings
 from google.cloud import firestore, pubsub_v1
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 
 T = TypeVar("T")
 

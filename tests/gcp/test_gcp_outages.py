@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 
+from processing.consumers import consume
 from processing.queues import get_queue, reset_queue
 from processing.queues.pubsub_admin import ensure_topology
 from processing.worker import process_message
@@ -86,8 +87,8 @@ def test_the_worker_rides_out_a_firestore_outage_without_losing_or_repeating_wor
 
     stop = threading.Event()
     consumer = threading.Thread(
-        target=queue.consume,
-        args=(handler,),
+        target=consume,
+        args=(queue, handler),
         kwargs={"concurrency": 4, "lease_seconds": 10.0, "stop_event": stop},
         daemon=True,
     )

@@ -1,7 +1,7 @@
 """``POST /pubsub/push``: token verification and the worker's rules, on the database store.
 
 Tokens are real RS256 JWTs signed with a key generated here; the endpoint checks
-them against that key's certificate (``ingest.push.certificate_source``).
+them against that key's certificate (``processing.push.tokens.certificate_transport``).
 The same deliveries on Firestore and Pub/Sub are in ``test_pubsub_push_emulators``.
 """
 
@@ -13,11 +13,12 @@ import uuid
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from tenants.stores import STATUS_PROCESSED, STATUS_RETRYING, get_store
 from tests.gcp.tokens import (
     PUSH_AUDIENCE,
     PUSH_SERVICE_ACCOUNT,
+    CertificatesTransport,
     make_signing_key,
     push_body,
     push_claims,
@@ -43,9 +44,8 @@ def push_enabled(settings, monkeypatch, signing_key):
     settings.PUBSUB_PUSH_AUDIENCE = PUSH_AUDIENCE
     settings.PUBSUB_PUSH_SERVICE_ACCOUNT = PUSH_SERVICE_ACCOUNT
     settings.LOG_STORE_BACKEND = "database"
-    monkeypatch.setattr(
-        "ingest.push.certificate_source", lambda: {signing_key.key_id: signing_key.certificate_pem}
-    )
+    transport = CertificatesTransport({signing_key.key_id: signing_key.certificate_pem})
+    monkeypatch.setattr("processing.push.tokens.certificate_transport", lambda: transport)
 
 
 def new_envelope(text: str = "User 555-0199 accessed the system") -> LogEnvelope:
@@ -223,52 +223,64 @@ def test_only_post_is_allowed(client, push_enabled):
     assert client.get("/pubsub/push").status_code == 405
 
 
-def test_a_token_from_a_rotated_key_refreshes_the_certificates_once(client, push_enabled, monkeypatch):
-    rotated = make_signing_key("rotated-key")
-    published: dict[str, str] = {}
-    refreshes = []
+def test_googles_certificates_are_fetched_once_while_their_cache_lifetime_lasts(monkeypatch, settings):
+    """The real google-auth transport on a CacheControl session: Google's max-age is honoured."""
+    import email.utils
+    import io
 
-    def refresh():
-        refreshes.append(True)
-        published[rotated.key_id] = rotated.certificate_pem  # Google now publishes the new key
+    import urllib3
 
-    monkeypatch.setattr("ingest.push.certificate_source", lambda: dict(published))
-    monkeypatch.setattr("ingest.push.certificate_refresh", refresh)
+    from processing.push import tokens
 
-    response = push(client, new_envelope(), rotated.sign(push_claims()))
-
-    assert response.status_code == 204
-    assert len(refreshes) == 1
-
-
-def test_googles_certificates_are_fetched_once_while_their_cache_lifetime_lasts(monkeypatch):
-    from ingest import push as push_module
-
+    signing_key = make_signing_key("cached-key")
+    settings.PUBSUB_PUSH_AUDIENCE = PUSH_AUDIENCE
+    settings.PUBSUB_PUSH_SERVICE_ACCOUNT = PUSH_SERVICE_ACCOUNT
     fetches = []
 
-    class FakeResponse:
-        headers = {"Cache-Control": "public, max-age=3600, must-revalidate"}
+    class SocketBody(io.BytesIO):
+        """Closes once read to the end, as a real response body does (CacheControl stores it then)."""
 
-        def raise_for_status(self):
-            return None
+        def read(self, *args):
+            data = super().read(*args)
+            if not data or self.tell() == len(self.getvalue()):
+                self.close()
+            return data
 
-        def json(self):
-            return {"kid-1": "-----BEGIN CERTIFICATE-----..."}
+    def google_answers(pool, method, url, **kwargs):
+        """Google's certificate endpoint, at the socket's edge: requests and CacheControl run for real."""
+        fetches.append(f"{pool.scheme}://{pool.host}{url}")
+        return urllib3.HTTPResponse(
+            body=SocketBody(json.dumps({signing_key.key_id: signing_key.certificate_pem}).encode()),
+            headers={
+                "Cache-Control": "public, max-age=3600, must-revalidate",
+                "Date": email.utils.formatdate(usegmt=True),
+                "Content-Type": "application/json",
+            },
+            status=200,
+            preload_content=False,
+            decode_content=False,
+            request_method=method,
+        )
 
-    def fake_get(url, timeout):
-        fetches.append(url)
-        return FakeResponse()
+    monkeypatch.setattr(urllib3.connectionpool.HTTPConnectionPool, "urlopen", google_answers)
+    monkeypatch.setattr(tokens, "_session", None)
+    meta = {"HTTP_AUTHORIZATION": f"Bearer {signing_key.sign(push_claims())}"}
 
-    monkeypatch.setattr(push_module.requests, "get", fake_get)
-    monkeypatch.setattr(push_module, "_certs_cache", None)
-    monkeypatch.setattr(push_module, "_last_refresh", float("-inf"))
+    assert tokens.verify_push_token(meta)["email"] == PUSH_SERVICE_ACCOUNT
+    assert tokens.verify_push_token(meta)["email"] == PUSH_SERVICE_ACCOUNT
+    assert fetches == ["https://www.googleapis.com/oauth2/v1/certs"]
 
-    assert push_module.fetch_google_certs() == {"kid-1": "-----BEGIN CERTIFICATE-----..."}
-    push_module.fetch_google_certs()
-    assert fetches == [push_module.GOOGLE_CERTS_URL]
 
-    push_module.refresh_google_certs()
-    push_module.refresh_google_certs()  # a second refresh within a minute is ignored
-    push_module.fetch_google_certs()
-    push_module.fetch_google_certs()
-    assert len(fetches) == 2
+def test_certificates_that_cannot_be_fetched_are_a_503_to_redeliver_later(client, push_enabled, monkeypatch):
+    from google.auth import exceptions as auth_exceptions
+
+    def unreachable(*args, **kwargs):
+        raise auth_exceptions.TransportError("connection refused")
+
+    monkeypatch.setattr("processing.push.tokens.certificate_transport", lambda: unreachable)
+
+    response = push(client, new_envelope(), "header.payload.signature")
+
+    assert response.status_code == 503
+    assert response["Retry-After"]
+    assert "refused" not in response.content.decode()

@@ -11,7 +11,14 @@ from django.core.management import call_command
 from processing.queues import get_queue
 from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, get_store
 from tests.gcp.helpers import new_envelope, pull_raw
-from tests.gcp.tokens import PUSH_AUDIENCE, PUSH_SERVICE_ACCOUNT, make_signing_key, push_body, push_claims
+from tests.gcp.tokens import (
+    PUSH_AUDIENCE,
+    PUSH_SERVICE_ACCOUNT,
+    CertificatesTransport,
+    make_signing_key,
+    push_body,
+    push_claims,
+)
 
 pytestmark = [pytest.mark.emulators, pytest.mark.django_db]
 
@@ -25,9 +32,8 @@ def signing_key():
 def push_enabled(google_backends, settings, monkeypatch, signing_key):
     settings.PUBSUB_PUSH_AUDIENCE = PUSH_AUDIENCE
     settings.PUBSUB_PUSH_SERVICE_ACCOUNT = PUSH_SERVICE_ACCOUNT
-    monkeypatch.setattr(
-        "ingest.push.certificate_source", lambda: {signing_key.key_id: signing_key.certificate_pem}
-    )
+    transport = CertificatesTransport({signing_key.key_id: signing_key.certificate_pem})
+    monkeypatch.setattr("processing.push.tokens.certificate_transport", lambda: transport)
 
 
 def push(client, signing_key, envelope, *, message_id: str, delivery_attempt: int = 1):

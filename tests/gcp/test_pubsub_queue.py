@@ -9,8 +9,10 @@ import time
 import pytest
 from django.conf import settings
 
+from processing.consumers import consume
 from processing.queues import QueueUnavailable
 from processing.queues.pubsub import PubSubQueue
+from processing.worker import current_work_gate
 from tests.gcp.helpers import new_envelope, pull_raw, wait_for
 
 pytestmark = pytest.mark.emulators
@@ -22,7 +24,8 @@ def consume_in_thread(queue, handler, *, concurrency=4, lease_seconds=10.0, idle
 
     def run():
         try:
-            queue.consume(
+            consume(
+                queue,
                 handler,
                 concurrency=concurrency,
                 lease_seconds=lease_seconds,
@@ -95,7 +98,7 @@ def test_streaming_consume_works_on_at_most_concurrency_logs_while_others_store_
         with lock:
             counts["handlers"] += 1
             counts["peak_handlers"] = max(counts["peak_handlers"], counts["handlers"])
-        with message.work_slots:  # as decide() holds it around the work
+        with current_work_gate():  # as decide() holds it around the work
             with lock:
                 counts["working"] += 1
                 counts["peak_working"] = max(counts["peak_working"], counts["working"])

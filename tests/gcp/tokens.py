@@ -1,8 +1,9 @@
 """OIDC tokens like the ones Pub/Sub push attaches, signed with a key made here.
 
-The push endpoint verifies real RS256 signatures against certificates; tests
-point its ``certificate_source`` at a self-signed certificate of a locally
-generated key instead of Google's published ones.
+The push endpoint verifies real RS256 signatures against certificates through
+google-auth; tests hand it a transport (``processing.push.tokens.certificate_transport``)
+that answers a self-signed certificate of a locally generated key instead of
+Google's published ones.
 """
 
 from __future__ import annotations
@@ -99,3 +100,24 @@ def push_body(
     if delivery_attempt is not None:
         body["deliveryAttempt"] = delivery_attempt
     return body
+
+
+@dataclass
+class _TransportResponse:
+    """What google-auth reads of an HTTP answer (``google.auth.transport.Response``)."""
+
+    status: int
+    data: bytes
+    headers: dict
+
+
+class CertificatesTransport:
+    """A ``google.auth.transport.Request`` answering every GET with ``certificates`` (kid -> PEM)."""
+
+    def __init__(self, certificates: dict[str, str]) -> None:
+        self.certificates = certificates
+        self.fetches = 0
+
+    def __call__(self, url, method="GET", body=None, headers=None, timeout=None, **kwargs):
+        self.fetches += 1
+        return _TransportResponse(200, json.dumps(self.certificates).encode(), {})

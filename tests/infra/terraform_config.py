@@ -8,6 +8,7 @@ parsed blocks. Expressions stay strings such as ``"${var.max_delivery_attempts}"
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 from functools import cache
@@ -125,3 +126,22 @@ def walk_strings(value: Any):
     elif isinstance(value, list):
         for item in value:
             yield from walk_strings(item)
+
+
+def resolve_locals(config: Config, text: str, depth: int = 5) -> str:
+    """``text`` with every ``local.x`` reference replaced by that local's value, recursively.
+
+    Good enough to read what an expression will contain (a filter built from
+    locals), not to evaluate it."""
+    for _ in range(depth):
+        replaced = _LOCAL_REF.sub(
+            lambda match: _as_text(config.locals.get(match.group(1), match.group(0))), text
+        )
+        if replaced == text:
+            break
+        text = replaced
+    return text
+
+
+def _as_text(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value)

@@ -278,6 +278,7 @@ def test_every_workload_runs_as_its_own_service_account():
         "google_cloud_run_v2_service.worker": "${google_service_account.worker.email}",
         "google_cloud_run_v2_worker_pool.worker": "${google_service_account.worker.email}",
         "google_cloud_run_v2_job.migrate": "${google_service_account.migrate.email}",
+        "google_cloud_run_v2_job.expire_logs": "${google_service_account.expire.email}",
     }
 
 
@@ -340,12 +341,25 @@ def test_each_workload_gets_only_the_roles_its_code_needs():
             ("google_secret_manager_secret_iam_member", secret_key, "roles/secretmanager.secretAccessor"),
             ("google_secret_manager_secret_iam_member", database_url, "roles/secretmanager.secretAccessor"),
         },
+        "expire": {
+            ("google_project_iam_member", project, "roles/datastore.user"),
+            ("google_project_iam_member", project, "roles/cloudsql.client"),
+            ("google_secret_manager_secret_iam_member", secret_key, "roles/secretmanager.secretAccessor"),
+            ("google_secret_manager_secret_iam_member", database_url, "roles/secretmanager.secretAccessor"),
+        },
+        "scheduler": {
+            (
+                "google_cloud_run_v2_job_iam_member",
+                "${google_cloud_run_v2_job.expire_logs.name}",
+                "roles/run.invoker",
+            ),
+        },
     }
 
 
 def test_firestore_access_is_limited_to_this_environments_database():
     config = tf.module()
-    for name in ("api_firestore", "worker_firestore"):
+    for name in ("api_firestore", "worker_firestore", "expire_firestore"):
         grant = config.resource("google_project_iam_member", name)
         condition = only(grant["condition"])
         assert condition["expression"] == "${local.firestore_condition.expression}"
@@ -412,6 +426,7 @@ def test_each_cloud_run_workload_sets_only_env_names_the_project_reads():
         "google_cloud_run_v2_service.worker",
         "google_cloud_run_v2_worker_pool.worker",
         "google_cloud_run_v2_job.migrate",
+        "google_cloud_run_v2_job.expire_logs",
     }
     for address, container in containers.items():
         names = tf.container_env_names(config, container)
@@ -429,6 +444,7 @@ def test_secrets_reach_the_containers_only_from_secret_manager():
         "migrate_env",
     ):
         assert not {"DJANGO_SECRET_KEY", "DATABASE_URL"} & set(config.locals[plain]), plain
+    assert config.locals["expire_logs_env"] == "${local.common_env}"
     assert config.locals["secret_env"] == {
         "DJANGO_SECRET_KEY": "${google_secret_manager_secret.django_secret_key.secret_id}",
         "DATABASE_URL": "${google_secret_manager_secret.database_url.secret_id}",
@@ -453,7 +469,11 @@ def test_database_url_reaches_cloud_sql_through_the_connector_socket():
     assert parsed["OPTIONS"]["host"] == "/cloudsql/my-project:europe-west1:dataproc-dev-postgres"
     password = config.resource("random_password", "database")
     assert password["special"] is False  # goes into the URL verbatim
-    for address in ("google_cloud_run_v2_service.api", "google_cloud_run_v2_job.migrate"):
+    for address in (
+        "google_cloud_run_v2_service.api",
+        "google_cloud_run_v2_job.migrate",
+        "google_cloud_run_v2_job.expire_logs",
+    ):
         container = tf.cloud_run_containers(config)[address]
         assert only(container["volume_mounts"])["mount_path"] == "/cloudsql"
 
@@ -519,6 +539,7 @@ def test_every_alert_the_on_call_engineer_needs_exists():
         "api_5xx_ratio",
         "api_p99_latency",
         "worker_oldest_unacked",
+        "worker_backlog",
         "dead_letter_backlog",
         "worker_restarts",
     }
@@ -537,9 +558,29 @@ def test_every_alert_the_on_call_engineer_needs_exists():
     assert "dead_letter_replay" in config.locals["dead_letter_sub_filter"]
     assert backlog["comparison"] == "COMPARISON_GT" and backlog["threshold_value"] == 0
     restarts = alert_filters(policies["worker_restarts"])
-    assert "local.worker_restart_metric" in restarts
+    assert "local.worker_restart_filter" in restarts
+    assert "local.worker_restart_metric" in config.locals["worker_restart_filter"]
     for policy in policies.values():
         assert policy["notification_channels"] == "${local.notification_channels}"
+
+
+def test_a_backlog_alert_fires_before_the_queue_reaches_an_intake_cap():
+    """Backpressure: on-call hears of a growing queue (count and age of waiting logs)
+    from Pub/Sub's own metrics, with thresholds an environment can set."""
+    config = tf.module()
+    policies = config.resources["google_monitoring_alert_policy"]
+    count = only(only(policies["worker_backlog"]["conditions"])["condition_threshold"])
+    assert count["filter"].startswith("${local.worker_sub_filter} AND ")
+    assert "pubsub.googleapis.com/subscription/num_undelivered_messages" in count["filter"]
+    assert count["comparison"] == "COMPARISON_GT"
+    assert count["threshold_value"] == "${var.alert_backlog_messages}"
+    age = only(only(policies["worker_oldest_unacked"]["conditions"])["condition_threshold"])
+    assert "subscription/oldest_unacked_message_age" in age["filter"]
+    assert age["threshold_value"] == "${var.alert_oldest_unacked_seconds}"
+    for name in ("alert_backlog_messages", "alert_oldest_unacked_seconds"):
+        assert config.variables[name]["type"] == "number"
+        assert config.variables[name]["default"] > 0
+    assert "google_pubsub_subscription.worker.name" in config.locals["worker_sub_filter"]
 
 
 def test_alerts_go_to_an_email_channel_given_as_a_variable():

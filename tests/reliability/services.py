@@ -74,6 +74,8 @@ def service_environment(database: str, **overrides: str | float | int) -> dict[s
             "QUEUE_BACKEND": "database",
             "LOG_STORE_BACKEND": "database",
             "INGEST_AUTH": "open",
+            # Open ingest without DEBUG is refused at start-up unless meant (tenants.E001).
+            "INGEST_ALLOW_OPEN_WITHOUT_DEBUG": "1",
             "PYTHONUNBUFFERED": "1",
             "PYTHONDONTWRITEBYTECODE": "1",
         }

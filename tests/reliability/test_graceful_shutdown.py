@@ -20,7 +20,7 @@ import time
 import pytest
 from django.utils import timezone
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.models import QueueMessage
 from processing.queues import get_queue
 from tests.reliability.checks import (

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.models import QueueMessage
 from processing.queues import get_queue
 from tests.reliability.checks import assert_processed_exactly_once, records_of, wait_for

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
@@ -20,7 +21,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import Client
 from django.urls import URLPattern, URLResolver, reverse
 
-from ingest.envelope import SOURCE_JSON, LogEnvelope
+from core.envelope import SOURCE_JSON, LogEnvelope
 from processing.models import QueueMessage
 from tenants.models import Tenant, TenantAPIKey
 from tenants.stores import STATUS_DEAD_LETTERED, get_store
@@ -50,7 +51,11 @@ def world(db, settings):
     envelope = LogEnvelope("acme", "broken-1", SOURCE_JSON, "Export 555-0100 failed")
     get_store().record_failure(envelope, error="boom", message_id="m1")
     get_store().mark_dead_lettered("acme", "broken-1")
-    return {"tenant": tenant, "key": key, "group": group, "root": root}
+    # A lockout: a forged POST must not lift it either.
+    attempt = AccessAttempt.objects.create(
+        username="mallory", ip_address="203.0.113.9", user_agent="x", failures_since_start=9
+    )
+    return {"tenant": tenant, "key": key, "group": group, "root": root, "attempt": attempt}
 
 
 def concrete_url(route: str, world: dict) -> str:
@@ -59,12 +64,13 @@ def concrete_url(route: str, world: dict) -> str:
         "auth/user/": str(world["root"].pk),
         "tenants/tenant/": world["tenant"].pk,
         "tenants/tenantapikey/": str(world["key"].pk),
+        "axes/": str(world["attempt"].pk),
     }
     path = route.removeprefix("^").removesuffix("$")
     path = path.replace("<str:tenant_id>", "acme").replace("<str:log_id>", "broken-1")
     path = path.replace("<id>", str(world["root"].pk))
     path = path.replace("<path:content_type_id>", str(ContentType.objects.get_for_model(Tenant).pk))
-    path = path.replace("(?P<app_label>auth|tenants)", "tenants").replace("(?P<url>.*)", "no-such-page/")
+    path = re.sub(r"\(\?P<app_label>[a-z_|]+\)", "tenants", path).replace("(?P<url>.*)", "no-such-page/")
     if "<path:object_id>" in path:
         owner = next((value for prefix, value in objects.items() if path.startswith(prefix)), "acme")
         path = path.replace("<path:object_id>", owner)
@@ -102,6 +108,7 @@ def state() -> dict:
         "groups": Group.objects.count(),
         "queue": QueueMessage.objects.count(),
         "history": LogEntry.objects.count(),
+        "lockouts": AccessAttempt.objects.count(),
         "record": (record.status, record.attempts),
     }
 

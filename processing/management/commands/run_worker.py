@@ -1,12 +1,13 @@
 """``python manage.py run_worker``: take logs off the queue, process them, store the results.
 
-The loop itself is ``BaseQueue.consume`` (``processing.consumer.PullConsumer`` for
-the database queue): one pulling thread, ``--concurrency`` handler threads, leases
-renewed while a message is worked on. Each message goes through
-``processing.worker.process_message`` (decide, ack/nack/dead-letter, one log
-line). SIGTERM and SIGINT only set the stop event; the consumer then stops
+The loop itself is a consumer (``processing.consumers``: the pull loop, or
+streaming pull on Pub/Sub): ``--concurrency`` logs worked on at once, leases
+renewed while a message is worked on, up to its work deadline. Each message goes
+through ``processing.worker.process_message`` (decide, ack/nack/dead-letter, one
+log line). SIGTERM and SIGINT only set the stop event; the consumer then stops
 pulling, gives back what it had not started, and lets in-flight messages finish
-within ``WORKER_SHUTDOWN_GRACE_SECONDS``.
+within ``WORKER_SHUTDOWN_GRACE_SECONDS``. ``--drain`` exits 0 once the queue is
+empty, and 1 with the reason once only messages that keep failing are left.
 
 Sizing: the specified workload is 1,000 requests a minute of ~100-character logs
 at 0.05 s per character, i.e. ~5 s each and ~85 in flight; the default
@@ -24,11 +25,12 @@ from collections import Counter
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
+from processing.consumers import DrainStuck, consume
 from processing.metrics_server import DEFAULT_HOST as DEFAULT_METRICS_HOST
 from processing.metrics_server import start_metrics_server
 from processing.queues import get_queue
 from processing.queues.base import ReceivedMessage
-from processing.worker import process_message
+from processing.worker import expire_message, process_message
 
 DEFAULT_CONCURRENCY = 100
 DEFAULT_DRAIN_IDLE_SECONDS = 2.0
@@ -55,7 +57,8 @@ class Command(BaseCommand):
         parser.add_argument(
             "--drain",
             action="store_true",
-            help="Exit 0 once nothing is in flight and the queue has stayed empty (scripts and tests).",
+            help="Exit 0 once nothing is in flight and the queue has stayed empty (scripts and tests); "
+            "exit 1 once only messages that keep failing are left.",
         )
         parser.add_argument(
             "--drain-idle-seconds",
@@ -96,6 +99,7 @@ class Command(BaseCommand):
         previous_handlers = self._install_signal_handlers()
 
         started = time.monotonic()
+        stop_reason = "signal"
         self._progress(
             "worker started",
             backend=type(self.queue).__name__,
@@ -106,19 +110,26 @@ class Command(BaseCommand):
             metrics_url=metrics_server.url if metrics_server else None,
         )
         try:
-            self.queue.consume(
+            consume(
+                self.queue,
                 self.process_one,
                 concurrency=concurrency,
                 lease_seconds=lease_seconds,
                 stop_event=self.shutdown,
                 idle_exit_seconds=options["drain_idle_seconds"] if options["drain"] else None,
+                expire=self.expire_one,
             )
+            if not self.shutdown.is_set():
+                stop_reason = "drained"
+        except DrainStuck as stuck:
+            stop_reason = "stuck"
+            raise CommandError(f"--drain gave up: {stuck}") from None
         finally:
             with self._outcomes_lock:
                 outcomes = dict(self.outcomes)
             self._progress(
                 "worker stopped",
-                reason="signal" if self.shutdown.is_set() else "drained",
+                reason=stop_reason,
                 outcomes=outcomes,
                 uptime_seconds=round(time.monotonic() - started, 1),
             )
@@ -126,10 +137,18 @@ class Command(BaseCommand):
             if metrics_server is not None:
                 metrics_server.stop()
 
-    def process_one(self, message: ReceivedMessage) -> None:
+    def process_one(self, message: ReceivedMessage) -> str:
         """Handle one pulled message (the consumer calls this on a handler thread)."""
         outcome = process_message(self.queue, message)
         with self._outcomes_lock:
+            self.outcomes[outcome.action] += 1
+        return outcome.action
+
+    def expire_one(self, message: ReceivedMessage, ran_seconds: float) -> None:
+        """A message past its work deadline (the consumer calls this once per such message)."""
+        outcome = expire_message(self.queue, message, ran_seconds)
+        with self._outcomes_lock:
+            self.outcomes["expired"] += 1
             self.outcomes[outcome.action] += 1
 
     def _install_signal_handlers(self) -> dict:

@@ -10,7 +10,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from ingest.identifiers import identifier_error
+from core.identifiers import identifier_error
 from tenants.models import Tenant, TenantAPIKey
 
 KEY_NAME_MAX_LENGTH = 50

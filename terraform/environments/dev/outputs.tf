@@ -23,13 +23,23 @@ output "migrate_job_name" {
   value       = module.dataproc.migrate_job_name
 }
 
+output "expire_logs_job_name" {
+  description = "Cloud Run job running the retention sweep (scheduled)."
+  value       = module.dataproc.expire_logs_job_name
+}
+
+output "log_metric_types" {
+  description = "Log-based metrics the alerts use (make deploy-* waits for them)."
+  value       = module.dataproc.log_metric_types
+}
+
 output "region" {
   description = "Region of the workloads."
   value       = module.dataproc.region
 }
 
 output "image" {
-  description = "Image the workloads run."
+  description = "Image the API service runs (make plan and make apply keep it)."
   value       = module.dataproc.image
 }
 

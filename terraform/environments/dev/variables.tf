@@ -9,7 +9,7 @@ variable "region" {
 }
 
 variable "image" {
-  description = "Image to run: REGION-docker.pkg.dev/PROJECT/dataproc/dataproc:TAG (make deploy-* builds and passes it)."
+  description = "Image to run: REGION-docker.pkg.dev/PROJECT/dataproc-dev/dataproc:TAG, the image_repository output (make deploy-* builds and passes it)."
   type        = string
 }
 

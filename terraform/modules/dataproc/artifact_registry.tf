@@ -1,9 +1,11 @@
 resource "google_artifact_registry_repository" "images" {
   #checkov:skip=CKV_GCP_84:Images hold no secrets (settings come from the environment); Google-managed encryption suffices.
-  project       = var.project_id
-  location      = var.region
-  repository_id = "dataproc"
-  description   = "dataproc container images (API, worker and migrate job share one image)."
+  project  = var.project_id
+  location = var.region
+  # Named per environment like everything else, so environments may share a
+  # project; make deploy-* reads the push path from the image_repository output.
+  repository_id = local.prefix
+  description   = "dataproc ${var.environment} container images (API, worker and the jobs share one image)."
   format        = "DOCKER"
   labels        = local.labels
 

@@ -1,6 +1,13 @@
-# One image, three commands: the API (gunicorn, the image's default command),
+# One image, four commands: the API (gunicorn, the image's default command),
 # the worker (push: the same gunicorn serving /pubsub/push; pool:
-# `manage.py run_worker`), and the migrate job.
+# `manage.py run_worker`), the migrate job and the scheduled expire_logs job.
+#
+# None of these is protected from deletion. Cloud Run's deletion_protection is
+# enforced by Terraform only (the API deletes a service whatever it says), and
+# with it on, every apply that replaces one fails, a worker_mode switch
+# included. They hold no data and are rebuilt from this code in minutes; the
+# protection belongs on the data, the Firestore database and the Cloud SQL
+# instance (var.deletion_protection, enforced by their APIs as well).
 
 locals {
   secret_env = {
@@ -19,7 +26,7 @@ resource "google_cloud_run_v2_service" "api" {
   name                = local.api_name
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_ALL"
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {
@@ -121,12 +128,18 @@ resource "google_cloud_run_v2_service" "api" {
     percent = 100
   }
 
+  # /ready, the startup probe, publishes nothing but reads the topic and the
+  # store: on an empty project the grants come first, or the first revision
+  # never turns ready.
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.api_secret_key,
     google_secret_manager_secret_iam_member.api_database_url,
     google_secret_manager_secret_version.django_secret_key,
     google_secret_manager_secret_version.database_url,
+    google_pubsub_topic_iam_member.api_publishes_ingest,
+    google_pubsub_topic_iam_member.api_reads_ingest_topic,
+    google_project_iam_member.api_firestore,
   ]
 }
 
@@ -151,7 +164,7 @@ resource "google_cloud_run_v2_service" "worker" {
   name                = local.worker_name
   location            = var.region
   ingress             = "INGRESS_TRAFFIC_ALL" # Pub/Sub push comes from Google's front end, authorised by IAM below
-  deletion_protection = var.deletion_protection
+  deletion_protection = false                 # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {
@@ -243,6 +256,8 @@ resource "google_cloud_run_v2_service" "worker" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
     google_secret_manager_secret_version.django_secret_key,
+    google_pubsub_subscription_iam_member.worker_subscribes,
+    google_project_iam_member.worker_firestore,
   ]
 }
 
@@ -267,7 +282,7 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
   name                = local.worker_name
   location            = var.region
   launch_stage        = "BETA"
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   scaling {
@@ -321,6 +336,8 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
     google_secret_manager_secret_version.django_secret_key,
+    google_pubsub_subscription_iam_member.worker_subscribes,
+    google_project_iam_member.worker_firestore,
   ]
 }
 
@@ -330,7 +347,7 @@ resource "google_cloud_run_v2_job" "migrate" {
   project             = var.project_id
   name                = local.migrate_name
   location            = var.region
-  deletion_protection = var.deletion_protection
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
   labels              = local.labels
 
   template {
@@ -396,6 +413,84 @@ resource "google_cloud_run_v2_job" "migrate" {
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.migrate_secret_key,
     google_secret_manager_secret_iam_member.migrate_database_url,
+    google_secret_manager_secret_version.django_secret_key,
+    google_secret_manager_secret_version.database_url,
+  ]
+}
+
+# --- expire_logs job (data lifecycle), run by Cloud Scheduler (scheduler.tf) ---------
+
+resource "google_cloud_run_v2_job" "expire_logs" {
+  project             = var.project_id
+  name                = local.expire_logs_name
+  location            = var.region
+  deletion_protection = false # Terraform-only guard (the provider defaults to true): see above
+  labels              = local.labels
+
+  template {
+    task_count  = 1
+    parallelism = 1
+
+    template {
+      service_account = google_service_account.expire.email
+      # The sweep is idempotent and resumable: a retried or overlapping run
+      # finds less to do, never a wrong result.
+      max_retries = 1
+      timeout     = "${var.expire_logs_timeout_seconds}s"
+
+      volumes {
+        name = "cloudsql"
+        cloud_sql_instance {
+          instances = [google_sql_database_instance.django.connection_name]
+        }
+      }
+
+      containers {
+        image = var.image
+        # Like the migrate job: the command apart from its arguments.
+        command = ["python", "manage.py"]
+        args    = ["expire_logs"]
+
+        resources {
+          limits = {
+            cpu    = "1"
+            memory = "512Mi"
+          }
+        }
+
+        dynamic "env" {
+          for_each = local.expire_logs_env
+          content {
+            name  = env.key
+            value = env.value
+          }
+        }
+
+        dynamic "env" {
+          for_each = local.secret_env
+          content {
+            name = env.key
+            value_source {
+              secret_key_ref {
+                secret  = env.value
+                version = "latest"
+              }
+            }
+          }
+        }
+
+        volume_mounts {
+          name       = "cloudsql"
+          mount_path = "/cloudsql"
+        }
+      }
+    }
+  }
+
+  depends_on = [
+    google_project_service.enabled,
+    google_secret_manager_secret_iam_member.expire_secret_key,
+    google_secret_manager_secret_iam_member.expire_database_url,
     google_secret_manager_secret_version.django_secret_key,
     google_secret_manager_secret_version.database_url,
   ]

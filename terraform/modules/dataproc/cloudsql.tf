@@ -115,4 +115,7 @@ resource "google_sql_user" "django" {
   name     = "dataproc"
   instance = google_sql_database_instance.django.name
   password = random_password.database.result
+  # PostgreSQL refuses to drop a role that owns the migrated tables, so
+  # `terraform destroy` forgets the user and deletes it with the instance.
+  deletion_policy = "ABANDON"
 }

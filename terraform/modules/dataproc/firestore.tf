@@ -82,3 +82,34 @@ resource "google_firestore_field" "overrides" {
     }
   }
 }
+
+# Record expiry (data lifecycle): the store writes each record's expiry as a
+# Firestore Timestamp, and Firestore deletes documents whose TTL field has
+# passed, typically within a day. One TTL field per collection group; the
+# unredacted original text is cleared earlier by the expire_logs job
+# (cloudrun.tf, scheduler.tf), which Firestore's TTL cannot do.
+locals {
+  firestore_ttl_fields = {
+    record_expiry = {
+      collection = "processed_logs" # tenants/{tenant_id}/processed_logs/{log_id}
+      field      = "expires_at"
+    }
+  }
+}
+
+resource "google_firestore_field" "ttl" {
+  for_each = local.firestore_ttl_fields
+
+  project    = var.project_id
+  database   = google_firestore_database.logs.name
+  collection = each.value.collection
+  field      = each.value.field
+
+  ttl_config {}
+
+  # No query orders or filters on the expiry, so its single-field indexes are
+  # exempted, as Google advises for TTL fields (an ever-growing timestamp
+  # index is a write hotspot). A query that needs one must list it in
+  # tenants/stores/firestore_indexes.py and here: tests/infra checks both.
+  index_config {}
+}

@@ -27,6 +27,18 @@ resource "google_service_account" "migrate" {
   display_name = "dataproc ${var.environment} migrate job"
 }
 
+resource "google_service_account" "expire" {
+  project      = var.project_id
+  account_id   = "${local.prefix}-expire"
+  display_name = "dataproc ${var.environment} expire_logs job (retention sweep)"
+}
+
+resource "google_service_account" "scheduler" {
+  project      = var.project_id
+  account_id   = "${local.prefix}-scheduler"
+  display_name = "dataproc ${var.environment} Cloud Scheduler identity (only runs the expire_logs job)"
+}
+
 locals {
   firestore_condition = {
     title      = "only-${local.firestore_database}"
@@ -138,6 +150,53 @@ resource "google_secret_manager_secret_iam_member" "migrate_database_url" {
   secret_id = google_secret_manager_secret.database_url.secret_id
   role      = "roles/secretmanager.secretAccessor"
   member    = google_service_account.migrate.member
+}
+
+# --- expire_logs job: tenants' retention from Cloud SQL, records in Firestore --
+
+resource "google_project_iam_member" "expire_firestore" {
+  # Clears expired original text and, on the database store's tables, whole
+  # records; Firestore deletes expired records itself (TTL, firestore.tf).
+  project = var.project_id
+  role    = "roles/datastore.user"
+  member  = google_service_account.expire.member
+
+  condition {
+    title      = local.firestore_condition.title
+    expression = local.firestore_condition.expression
+  }
+}
+
+resource "google_project_iam_member" "expire_cloudsql" {
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.expire.member
+}
+
+resource "google_secret_manager_secret_iam_member" "expire_secret_key" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.django_secret_key.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.expire.member
+}
+
+resource "google_secret_manager_secret_iam_member" "expire_database_url" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.database_url.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.expire.member
+}
+
+# --- Cloud Scheduler: may start that one job, nothing else ----------------------
+
+resource "google_cloud_run_v2_job_iam_member" "scheduler_runs_expire_logs" {
+  # run.invoker on a job allows running it as configured (run.jobs.run), not
+  # with overridden arguments or environment.
+  project  = var.project_id
+  location = var.region
+  name     = google_cloud_run_v2_job.expire_logs.name
+  role     = "roles/run.invoker"
+  member   = google_service_account.scheduler.member
 }
 
 # --- Pub/Sub service agent: dead-lettering and signing push tokens ------------

@@ -13,9 +13,10 @@ locals {
   push_mode      = var.worker_mode == "push"
   pool_mode      = var.worker_mode == "pool"
 
-  api_name     = "${local.prefix}-api"
-  worker_name  = "${local.prefix}-worker"
-  migrate_name = "${local.prefix}-migrate"
+  api_name         = "${local.prefix}-api"
+  worker_name      = "${local.prefix}-worker"
+  migrate_name     = "${local.prefix}-migrate"
+  expire_logs_name = "${local.prefix}-expire-logs"
 
   api_host    = "${local.api_name}-${local.project_number}.${var.region}.run.app"
   worker_host = "${local.worker_name}-${local.project_number}.${var.region}.run.app"
@@ -81,6 +82,10 @@ locals {
   migrate_env = {
     LOG_LEVEL = var.log_level
   }
+
+  # The retention sweep reads tenants from Cloud SQL and records from the
+  # store: the same backend settings as the workloads, nothing of their own.
+  expire_logs_env = local.common_env
 
   api_env            = merge(local.common_env, local.api_only_env)
   worker_service_env = merge(local.common_env, local.worker_service_only_env)

@@ -21,6 +21,12 @@ locals {
     google_pubsub_subscription.dead_letter_replay.name, "\"",
   ])
   worker_restart_metric = "logging.googleapis.com/user/${google_logging_metric.worker_crashes.name}"
+  # The Monitoring API refuses an alert filter without a resource.type
+  # restriction; a log-based metric's series carry the resource type of the
+  # log entries they count, which is the worker's in the current mode.
+  worker_resource_type   = local.push_mode ? "cloud_run_revision" : "cloud_run_worker_pool"
+  worker_restart_filter  = "resource.type = \"${local.worker_resource_type}\" AND metric.type = \"${local.worker_restart_metric}\""
+  log_based_metric_types = [local.worker_restart_metric]
 }
 
 # Cloud Run writes a system log line whenever a container dies or fails its
@@ -41,6 +47,12 @@ resource "google_logging_metric" "worker_crashes" {
     unit         = "1"
     display_name = "dataproc ${var.environment} worker container crashes"
   }
+
+  # Cloud Monitoring knows a new log-based metric only minutes after it is
+  # created, and refuses alert policies on it until then ("Cannot find
+  # metric(s)"): make deploy-* creates it in its first, targeted step and waits
+  # for it before the full apply (docs/deploy.md).
+  depends_on = [google_project_service.enabled]
 }
 
 resource "google_monitoring_alert_policy" "api_5xx_ratio" {
@@ -152,7 +164,44 @@ resource "google_monitoring_alert_policy" "worker_oldest_unacked" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "The worker is not keeping up or is failing every delivery. Check worker errors (`make logs-worker ENV=${var.environment}`), its instance count against worker_max_instances, and whether logs exceed the push deadline (switch worker_mode to pool)."
+    content   = "The worker is not keeping up or is failing every delivery. Check worker errors (`make logs-worker ENV=${var.environment}`), its instance count against worker_max_instances, and whether logs exceed the push deadline: then switch worker_mode to pool, one `make apply` that keeps the subscription and its backlog (docs/deploy.md, \"Switching the worker mode\")."
+  }
+}
+
+resource "google_monitoring_alert_policy" "worker_backlog" {
+  # Backpressure: the queue grows faster than the worker drains it. Fires on
+  # the count of waiting logs, before an intake queue-depth cap starts
+  # refusing clients; the age alert above fires on a slow trickle instead.
+  project               = var.project_id
+  display_name          = "dataproc ${var.environment}: more than ${var.alert_backlog_messages} logs waiting for the worker"
+  combiner              = "OR"
+  severity              = "WARNING"
+  notification_channels = local.notification_channels
+
+  conditions {
+    display_name = "Undelivered messages on the worker subscription"
+    condition_threshold {
+      filter          = "${local.worker_sub_filter} AND metric.type = \"pubsub.googleapis.com/subscription/num_undelivered_messages\""
+      comparison      = "COMPARISON_GT"
+      threshold_value = var.alert_backlog_messages
+      duration        = "120s"
+      aggregations {
+        alignment_period   = "60s"
+        per_series_aligner = "ALIGN_MAX"
+      }
+      trigger {
+        count = 1
+      }
+    }
+  }
+
+  alert_strategy {
+    auto_close = "1800s"
+  }
+
+  documentation {
+    mime_type = "text/markdown"
+    content   = "More than ${var.alert_backlog_messages} logs are queued and not yet worked on. Either intake outruns the worker (raise worker_max_instances, or worker_pool_instances in pool mode) or the worker is failing (`make logs-worker ENV=${var.environment}`, and the restart alert). Where intake has a queue-depth cap, clients get 429/503 once the backlog reaches it."
   }
 }
 
@@ -200,7 +249,7 @@ resource "google_monitoring_alert_policy" "worker_restarts" {
   conditions {
     display_name = "Worker container crashes in 10 minutes"
     condition_threshold {
-      filter          = "metric.type = \"${local.worker_restart_metric}\""
+      filter          = local.worker_restart_filter
       comparison      = "COMPARISON_GT"
       threshold_value = var.alert_worker_restarts
       duration        = "0s"
@@ -233,6 +282,7 @@ resource "google_monitoring_dashboard" "dataproc" {
     worker_subscription      = google_pubsub_subscription.worker.name
     dead_letter_subscription = google_pubsub_subscription.dead_letter_replay.name
     worker_restart_metric    = local.worker_restart_metric
+    worker_resource_type     = local.worker_resource_type
     worker_name              = local.worker_name
   })
 }

@@ -23,19 +23,29 @@ output "migrate_job_name" {
   value       = google_cloud_run_v2_job.migrate.name
 }
 
+output "expire_logs_job_name" {
+  description = "Cloud Run job that runs `manage.py expire_logs` on expire_logs_schedule; run it now with gcloud run jobs execute NAME --region REGION --wait."
+  value       = google_cloud_run_v2_job.expire_logs.name
+}
+
+output "log_metric_types" {
+  description = "Metric types of the log-based metrics the alerts use, space-separated: make deploy-* waits until Cloud Monitoring knows them before the full apply."
+  value       = join(" ", local.log_based_metric_types)
+}
+
 output "region" {
   description = "Region of the workloads."
   value       = var.region
 }
 
 output "image" {
-  description = "Image the workloads run."
-  value       = var.image
+  description = "Image the API service runs: what make plan and make apply keep. Read from the service, so the targeted early steps of make deploy-* (which pass the new image before it is rolled out) leave it alone."
+  value       = google_cloud_run_v2_service.api.template[0].containers[0].image
 }
 
 output "image_repository" {
-  description = "Artifact Registry path images are pushed to (append /dataproc:TAG)."
-  value       = "${var.region}-docker.pkg.dev/${var.project_id}/${google_artifact_registry_repository.images.repository_id}"
+  description = "Artifact Registry path images are pushed to (append /dataproc:TAG). Derived from the repository alone, so the targeted first step of make deploy-* already writes it."
+  value       = "${google_artifact_registry_repository.images.location}-docker.pkg.dev/${google_artifact_registry_repository.images.project}/${google_artifact_registry_repository.images.repository_id}"
 }
 
 output "pubsub_topic" {
@@ -66,10 +76,12 @@ output "cloudsql_connection_name" {
 output "service_accounts" {
   description = "E-mail of each workload's service account."
   value = {
-    api     = google_service_account.api.email
-    worker  = google_service_account.worker.email
-    push    = google_service_account.push.email
-    migrate = google_service_account.migrate.email
+    api       = google_service_account.api.email
+    worker    = google_service_account.worker.email
+    push      = google_service_account.push.email
+    migrate   = google_service_account.migrate.email
+    expire    = google_service_account.expire.email
+    scheduler = google_service_account.scheduler.email
   }
 }
 

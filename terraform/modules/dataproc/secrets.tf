@@ -24,6 +24,12 @@ resource "google_secret_manager_secret" "django_secret_key" {
 resource "google_secret_manager_secret_version" "django_secret_key" {
   secret      = google_secret_manager_secret.django_secret_key.id
   secret_data = random_password.django_secret_key.result
+
+  lifecycle {
+    # A rotation adds the new version before the old one is destroyed, so
+    # "latest" always resolves for an instance that starts in between.
+    create_before_destroy = true
+  }
 }
 
 resource "google_secret_manager_secret" "database_url" {
@@ -53,4 +59,8 @@ locals {
 resource "google_secret_manager_secret_version" "database_url" {
   secret      = google_secret_manager_secret.database_url.id
   secret_data = local.database_url
+
+  lifecycle {
+    create_before_destroy = true
+  }
 }

@@ -198,7 +198,7 @@ variable "firestore_pitr" {
 }
 
 variable "deletion_protection" {
-  description = "Protect the Firestore database, the Cloud SQL instance and the Cloud Run services against deletion (by Terraform and by the API)."
+  description = "Protect the data against deletion: the Firestore database and the Cloud SQL instance refuse to be deleted, by Terraform and by their APIs. Cloud Run services, the worker pool and the jobs are never protected: their deletion_protection is enforced by Terraform only, not by the API, and would make every apply that replaces one (a worker_mode switch) fail; they hold no data."
   type        = bool
   default     = false
 }
@@ -263,6 +263,17 @@ variable "alert_oldest_unacked_seconds" {
   default     = 900
 }
 
+variable "alert_backlog_messages" {
+  description = "Undelivered messages on the worker subscription above which the backlog alert fires. Keep it below the intake's queue-depth cap, so on-call hears of a backlog before clients are refused."
+  type        = number
+  default     = 10000
+
+  validation {
+    condition     = var.alert_backlog_messages > 0
+    error_message = "alert_backlog_messages must be positive."
+  }
+}
+
 variable "alert_worker_restarts" {
   description = "Worker container crashes within 10 minutes above which the restart alert fires."
   type        = number
@@ -273,4 +284,27 @@ variable "artifact_keep_count" {
   description = "Image versions the Artifact Registry cleanup policy keeps."
   type        = number
   default     = 20
+}
+
+variable "expire_logs_schedule" {
+  description = "When Cloud Scheduler runs the expire_logs job (cron syntax, in expire_logs_time_zone). Hourly by default: originals are cleared at most about an hour after their retention ends."
+  type        = string
+  default     = "0 * * * *"
+}
+
+variable "expire_logs_time_zone" {
+  description = "Time zone of expire_logs_schedule (tz database name)."
+  type        = string
+  default     = "Etc/UTC"
+}
+
+variable "expire_logs_timeout_seconds" {
+  description = "Longest one expire_logs execution may run before Cloud Run stops it (the sweep is batched and resumable, so the next run goes on)."
+  type        = number
+  default     = 3000
+
+  validation {
+    condition     = var.expire_logs_timeout_seconds >= 60 && var.expire_logs_timeout_seconds <= 86400
+    error_message = "expire_logs_timeout_seconds must be 60 to 86400."
+  }
 }

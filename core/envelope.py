@@ -1,0 +1,70 @@
+"""The one flat format every upload becomes before it reaches the queue.
+
+Every intake format (JSON objects and arrays, NDJSON, text/plain, OTLP) is
+normalised into a ``LogEnvelope`` so the worker, the stores and the console have
+a single code path; ``source`` says how it arrived. It must survive a JSON round
+trip unchanged: that is what travels on every queue backend.
+
+Beside the text: ``event_time`` (when the log says it happened, RFC 3339 UTC, ""
+when it did not say), ``severity`` (as the shipper named it) and ``attributes``
+(the record's other fields, JSON scalars, bounded by the intake; redacted by the
+worker like the text).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+
+SOURCE_JSON = "json_upload"
+SOURCE_TEXT = "text_upload"
+SOURCE_OTLP = "otlp"
+SOURCES = (SOURCE_JSON, SOURCE_TEXT, SOURCE_OTLP)
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class LogEnvelope:
+    tenant_id: str
+    log_id: str
+    source: str
+    text: str
+    received_at: str = field(default_factory=utc_now_iso)
+    request_id: str = ""
+    trace: str = ""
+    event_time: str = ""
+    severity: str = ""
+    attributes: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+
+    def to_bytes(self) -> bytes:
+        return self.to_json().encode("utf-8")
+
+    @classmethod
+    def from_dict(cls, payload: dict) -> LogEnvelope:
+        known = {name: payload[name] for name in cls.__dataclass_fields__ if name in payload}
+        return cls(**known)
+
+    @classmethod
+    def from_json(cls, raw: str | bytes) -> LogEnvelope:
+        return cls.from_dict(json.loads(raw))
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> LogEnvelope:
+        """A payload off a queue as an envelope; ValueError when it is not one (park it, never retry)."""
+        try:
+            payload = json.loads(data)
+            if not isinstance(payload, dict):
+                raise ValueError("payload is not a JSON object")
+            return cls.from_dict(payload)
+        except (UnicodeDecodeError, json.JSONDecodeError, TypeError) as exc:
+            raise ValueError(f"payload is not a log envelope: {exc}") from exc
