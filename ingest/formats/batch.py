@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import json
 
-from ingest.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest.formats.fields import record_from_object
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import (

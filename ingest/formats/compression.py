@@ -25,7 +25,7 @@ from typing import BinaryIO, Protocol
 
 import zstandard
 
-from ingest.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 
 IDENTITY = "identity"
 GZIP = "gzip"

@@ -6,7 +6,7 @@
   ``invalid_text``; past ``max_text_chars`` is ``text_too_long``. The text is never
   cut: it is the log.
 - ``tenant_id``, ``log_id``: optional (absent or null), else valid identifiers
-  (``ingest.identifiers``), or the record is ``invalid_tenant_id`` / ``invalid_log_id``.
+  (``core.identifiers``), or the record is ``invalid_tenant_id`` / ``invalid_log_id``.
 - event time: the first of ``timestamp``, ``@timestamp``, ``time``, ``date`` that reads
   as RFC 3339 (offset optional, UTC when absent) or epoch seconds, milliseconds,
   microseconds or nanoseconds (a number or a numeric string; the magnitude decides
@@ -26,6 +26,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import ROUND_FLOOR, Decimal, InvalidOperation
 from typing import Any
 
+from core.identifiers import identifier_error
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import (
     INVALID_LOG_ID,
@@ -37,7 +38,6 @@ from ingest.formats.records import (
     IntakeRecord,
     RecordInvalid,
 )
-from ingest.identifiers import identifier_error
 
 TEXT_FIELDS = ("text", "message", "log", "msg", "body")
 TIME_FIELDS = ("timestamp", "@timestamp", "time", "date")

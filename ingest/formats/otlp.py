@@ -54,7 +54,8 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
-from ingest.errors import ApiError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.errors import ApiError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.identifiers import is_valid_identifier
 from ingest.formats.batch import load_json
 from ingest.formats.fields import bound_attributes, check_text, compact_json, event_time_from_unix_nano
 from ingest.formats.limits import IntakeLimits
@@ -66,7 +67,6 @@ from ingest.formats.records import (
     RecordError,
     RecordInvalid,
 )
-from ingest.identifiers import is_valid_identifier
 
 MEDIA_PROTOBUF = "application/x-protobuf"
 MEDIA_JSON = "application/json"

@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from ingest.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest.formats.batch import (
     MEDIA_JSON,
     MEDIA_NDJSON,

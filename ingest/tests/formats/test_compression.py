@@ -9,7 +9,7 @@ import zlib
 import pytest
 import zstandard
 
-from ingest.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest.formats.compression import (
     READ_CHUNK_BYTES,
     DecodingReader,

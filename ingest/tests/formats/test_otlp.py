@@ -11,7 +11,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceResponse,
 )
 
-from ingest.errors import InvalidRequest, PayloadTooLarge, RateLimited, UnsupportedMediaType
+from core.errors import InvalidRequest, PayloadTooLarge, RateLimited, UnsupportedMediaType
 from ingest.formats import otlp
 from ingest.formats.fields import DROPPED_ATTRIBUTES
 from ingest.formats.limits import IntakeLimits
