@@ -31,7 +31,7 @@ class Command(BaseCommand):
             "--rate",
             type=int,
             default=None,
-            help="Requests per minute at /ingest before 429 (default INGEST_DEFAULT_RATE_PER_MINUTE).",
+            help="Logs per minute at /ingest and /v1/logs before 429 (default INGEST_DEFAULT_RATE_PER_MINUTE).",
         )
         parser.add_argument(
             "--key-name", default="default", help="A label for the API key (default 'default')."
@@ -44,7 +44,7 @@ class Command(BaseCommand):
         if rate is None:
             rate = settings.INGEST_DEFAULT_RATE_PER_MINUTE
         if rate < 0:
-            raise CommandError("--rate must be zero or more requests per minute.")
+            raise CommandError("--rate must be zero or more logs per minute.")
         check_key_name(key_name)
         with transaction.atomic():
             if Tenant.objects.filter(pk=tenant_id).exists():
@@ -53,6 +53,6 @@ class Command(BaseCommand):
                 )
             tenant = Tenant.objects.create(id=tenant_id, name=name, rate_limit_per_minute=rate)
             _, key = TenantAPIKey.objects.create_key(name=key_name, tenant=tenant)
-        self.stdout.write(f"Created tenant {tenant.id!r} (rate {rate} requests per minute).")
+        self.stdout.write(f"Created tenant {tenant.id!r} (rate {rate} logs per minute).")
         self.stdout.write("Its API key follows; it is shown only this once:")
         self.stdout.write(key)
