@@ -14,8 +14,9 @@ process's values (see ``exposition``).
 from __future__ import annotations
 
 import collections
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -68,6 +69,12 @@ INGEST_LOGS_ACCEPTED = Counter(
     "dataproc_ingest_logs_accepted",
     "Logs queued by /ingest (a batch counts each of its lines), by tenant.",
     ["tenant"],
+)
+INGEST_LOGS_REJECTED = Counter(
+    "dataproc_ingest_logs_rejected",
+    "Records the intake rejected and did not queue (a partial success's errors, or a batch with none valid), "
+    "by tenant and reason (the error code).",
+    ["tenant", "reason"],
 )
 INGEST_THROTTLED = Counter(
     "dataproc_ingest_throttled_requests",
@@ -161,6 +168,30 @@ def record_accepted(envelopes: Iterable) -> None:
     """The queue holds ``envelopes``: count them per tenant."""
     for tenant_id, count in collections.Counter(envelope.tenant_id for envelope in envelopes).items():
         INGEST_LOGS_ACCEPTED.labels(tenant_label(tenant_id)).inc(count)
+
+
+# Rejection reasons are the intake's error codes, a small fixed set; anything else
+# that reaches here is counted as "other" so no caller can grow the series.
+_REASON_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_MAX_REASONS = 32
+_reasons_seen: set[str] = set()
+
+
+def _reason_label(reason: str) -> str:
+    if reason in _reasons_seen:
+        return reason
+    if not _REASON_RE.fullmatch(reason) or len(_reasons_seen) >= _MAX_REASONS:
+        return "other"
+    _reasons_seen.add(reason)
+    return reason
+
+
+def record_rejected(tenant_id: str | None, reasons: Mapping[str, int]) -> None:
+    """Records of ``tenant_id`` the intake rejected: how many for each reason (error code)."""
+    tenant = tenant_label(tenant_id)
+    for reason, count in reasons.items():
+        if count > 0:
+            INGEST_LOGS_REJECTED.labels(tenant, _reason_label(reason)).inc(count)
 
 
 # --- Worker recording ----------------------------------------------------------------

@@ -12,7 +12,8 @@
   microseconds or nanoseconds (a number or a numeric string; the magnitude decides
   the unit), as RFC 3339 UTC. A value that does not read stays an attribute, so a
   shipper's odd clock format never costs a log.
-- severity: the first of ``level``, ``severity`` that is a short string or an integer.
+- severity: the first of ``level``, ``severity`` that is a string of at most
+  ``SEVERITY_MAX_CHARS`` characters or an integer.
 - attributes: every other top-level field, bounded by ``bound_attributes``.
 """
 
@@ -48,7 +49,8 @@ LOG_ID_FIELD = "log_id"
 DROPPED_ATTRIBUTES = "dataproc.dropped_attributes"
 TRUNCATED_ATTRIBUTES = "dataproc.truncated_attributes"
 MARKERS = (DROPPED_ATTRIBUTES, TRUNCATED_ATTRIBUTES)
-SEVERITY_MAX_CHARS = 64
+# The stored record's severity column (tenants.models.StoredLog) holds 32 characters.
+SEVERITY_MAX_CHARS = 32
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 # Firestore reserves field names of this form, as it does document ids.

@@ -57,7 +57,13 @@ from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 from core.errors import ApiError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from core.identifiers import is_valid_identifier
 from ingest.formats.batch import load_json
-from ingest.formats.fields import bound_attributes, check_text, compact_json, event_time_from_unix_nano
+from ingest.formats.fields import (
+    SEVERITY_MAX_CHARS,
+    bound_attributes,
+    check_text,
+    compact_json,
+    event_time_from_unix_nano,
+)
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import (
     INVALID_TRACE_ID,
@@ -242,7 +248,7 @@ def _record(
 def _severity(log_record: LogRecord) -> str:
     text = log_record.severity_text.strip()
     if text:
-        return text[:64]
+        return text[:SEVERITY_MAX_CHARS]
     number = log_record.severity_number
     if number == SeverityNumber.SEVERITY_NUMBER_UNSPECIFIED:
         return ""

@@ -20,6 +20,10 @@ INVALID_TENANT_ID = "invalid_tenant_id"
 INVALID_LOG_ID = "invalid_log_id"
 DUPLICATE_LOG_ID = "duplicate_log_id"
 INVALID_TRACE_ID = "invalid_trace_id"
+# Decided by the view, not the parsers: a record naming no tenant where the request
+# names none either, and a record naming a tenant the request may not write.
+MISSING_TENANT_ID = "missing_tenant_id"
+FORBIDDEN_TENANT = "forbidden_tenant"
 RECORD_ERROR_CODES = (
     INVALID_JSON,
     INVALID_RECORD,
@@ -30,6 +34,8 @@ RECORD_ERROR_CODES = (
     INVALID_LOG_ID,
     DUPLICATE_LOG_ID,
     INVALID_TRACE_ID,
+    MISSING_TENANT_ID,
+    FORBIDDEN_TENANT,
 )
 
 
