@@ -231,7 +231,8 @@ def single_refusal(admitted: Admitted) -> ApiError | None:
 
 
 def batch_refusal(admitted: Admitted) -> NoRecordAccepted | None:
-    if admitted.envelopes or admitted.single:
+    """The refusal of a batch none of whose records survived; None for an empty one (OTLP: a success)."""
+    if admitted.envelopes or admitted.single or not admitted.total:
         return None
     return NoRecordAccepted(admitted.errors, admitted.total)
 

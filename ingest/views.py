@@ -114,6 +114,9 @@ def accept(
     if refusal is not None:
         _record(admitted)
         raise refusal
+    if not admitted.envelopes:
+        # An OTLP request without records: the specification asks for a success.
+        return Accepted(admitted, [])
     charged = admission.charge_rates(admitted)
     try:
         message_ids = publish(admitted.envelopes)
