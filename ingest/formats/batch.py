@@ -6,7 +6,9 @@ wrong with one record is a ``RecordError`` at its index, and the others go on:
 
 - ``application/json``: an object is one record (the seed contract; ``single``);
   an array is a batch, each item a record (an item that is not an object is an
-  ``invalid_record``).
+  ``invalid_record``). A body that is not one JSON document but whose first line
+  is a JSON object and which has more lines is read as NDJSON: older Fluent Bit
+  releases label their ``json_lines`` format ``application/json``.
 - ``application/x-ndjson``: one JSON object per line; lines that are blank (a
   trailing newline, ``\\r\\n`` endings) are skipped and take no index; a line that
   is not UTF-8 JSON is an ``invalid_json`` record, not a malformed body. Details
@@ -57,6 +59,8 @@ def parse_json_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
     try:
         document = load_json(text)
     except ValueError as exc:
+        if _is_ndjson(text):
+            return parse_ndjson_body(body, limits)
         raise InvalidRequest(f"malformed JSON: {exc}") from None
     if isinstance(document, dict):
         return ParsedBatch.collect([_outcome(document, 0, limits)], single=True)
@@ -90,6 +94,18 @@ def parse_ndjson_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
             continue
         outcomes.append(_outcome(document, index, limits, where))
     return ParsedBatch.collect(outcomes)
+
+
+def _is_ndjson(text: str) -> bool:
+    """More than one non-blank line, the first of them a JSON object on its own."""
+    lines = (line for line in text.split("\n") if line.strip())
+    first = next(lines, None)
+    if first is None or next(lines, None) is None:
+        return False
+    try:
+        return isinstance(load_json(first), dict)
+    except ValueError:
+        return False
 
 
 def reject_repeated_log_ids(batch: ParsedBatch, default_tenant: str | None) -> ParsedBatch:

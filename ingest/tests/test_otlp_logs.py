@@ -13,66 +13,10 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 
 from core.envelope import SOURCE_OTLP
 from tenants.models import Tenant
+from tests.shippers.otlp_examples import SPEC_EXAMPLE
 
 PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
-
-# The OTLP specification's example request for logs (opentelemetry-proto, examples/logs.json).
-SPEC_EXAMPLE = {
-    "resourceLogs": [
-        {
-            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "my.service"}}]},
-            "scopeLogs": [
-                {
-                    "scope": {
-                        "name": "my.library",
-                        "version": "1.0.0",
-                        "attributes": [
-                            {"key": "my.scope.attribute", "value": {"stringValue": "some scope attribute"}}
-                        ],
-                    },
-                    "logRecords": [
-                        {
-                            "timeUnixNano": 1544712660300000000,
-                            "observedTimeUnixNano": 1544712660300000000,
-                            "severityText": "Information",
-                            "traceId": "5B8EFFF798038103D269B633813FC60C",
-                            "spanId": "EEE19B7EC3C1B174",
-                            "body": {"stringValue": "Example log record"},
-                            "attributes": [
-                                {"key": "string.attribute", "value": {"stringValue": "some string"}},
-                                {"key": "boolean.attribute", "value": {"boolValue": True}},
-                                {"key": "int.attribute", "value": {"intValue": 10}},
-                                {"key": "double.attribute", "value": {"doubleValue": 637.704}},
-                                {
-                                    "key": "array.attribute",
-                                    "value": {
-                                        "arrayValue": {
-                                            "values": [{"stringValue": "many"}, {"stringValue": "values"}]
-                                        }
-                                    },
-                                },
-                                {
-                                    "key": "map.attribute",
-                                    "value": {
-                                        "kvlistValue": {
-                                            "values": [
-                                                {
-                                                    "key": "some.map.key",
-                                                    "value": {"stringValue": "some value"},
-                                                }
-                                            ]
-                                        }
-                                    },
-                                },
-                            ],
-                        }
-                    ],
-                }
-            ],
-        }
-    ]
-}
 
 
 def record(body, **fields):

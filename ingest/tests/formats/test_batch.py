@@ -242,3 +242,20 @@ def test_parsed_batch_collects_outcomes_by_position():
 
     assert [index for index, _ in batch.items] == [0, 2]
     assert batch.errors == (RecordError(1, INVALID_JSON, "x"),)
+
+
+def test_ndjson_sent_as_application_json_is_read_as_ndjson():
+    # Older Fluent Bit releases label their json_lines format application/json.
+    batch = parse_batch(MEDIA_JSON, ndjson({"log": "a"}, {"log": "b"}) + b"{oops\n", LIMITS)
+
+    assert [record.text for record in batch.records] == ["a", "b"]
+    assert [(error.index, error.error) for error in batch.errors] == [(2, "invalid_json")]
+    assert not batch.single
+
+
+@pytest.mark.parametrize(
+    "body", [b'{"text": "a"} trailing', b'{"text": "a"}}', b'{oops\n{"text": "b"}', b'[1]\n{"text": "b"}']
+)
+def test_other_malformed_json_stays_a_malformed_body(body):
+    with pytest.raises(InvalidRequest, match="malformed JSON"):
+        parse_batch(MEDIA_JSON, body, LIMITS)
