@@ -67,7 +67,7 @@ INGEST_PUBLISH_FAILURES = Counter(
 )
 INGEST_LOGS_ACCEPTED = Counter(
     "dataproc_ingest_logs_accepted",
-    "Logs queued by /ingest (a batch counts each of its lines), by tenant.",
+    "Logs queued by /ingest and /v1/logs (a batch counts each of its records), by tenant.",
     ["tenant"],
 )
 INGEST_LOGS_REJECTED = Counter(
