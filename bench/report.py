@@ -159,6 +159,10 @@ def evaluate(results: dict) -> list[dict]:
             "<= 250",
             lambda w=worker: w <= 250,
         )
+    if results.get("batches"):
+        from bench import batches
+
+        checks.extend(batches.evaluate(results["batches"]))
     return checks
 
 
@@ -347,6 +351,11 @@ def render(results: dict) -> str:
                 body,
             )
         )
+
+    if results.get("batches"):
+        from bench import batches
+
+        out.append(batches.render(results["batches"]))
 
     out.append("\nTargets (issue 8)")
     body = [

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import report
+from bench import batches, report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -26,7 +26,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("ingest", "e2e", "drain", "workload")
+SECTIONS = ("ingest", "e2e", "drain", "workload", "batches")
 
 
 class Progress:
@@ -198,6 +198,7 @@ def main(argv: list[str] | None = None) -> int:
         "store_write": None,
         "workload": {},
         "memory": {},
+        "batches": {},
     }
     workspace = Workspace(keep=options.keep)
     try:
@@ -224,6 +225,11 @@ def main(argv: list[str] | None = None) -> int:
                 e2e_phase(workspace, backend, plan, results, progress)
             if "drain" in sections:
                 drain_phase(workspace, backend, plan, results, progress)
+            if "batches" in sections:
+                progress(
+                    f"batches on {backend}: 500-record NDJSON, JSON array, OTLP protobuf at 8 connections"
+                )
+                results["batches"][backend] = batches.measure(workspace, backend, plan)
         if "workload" in sections and EMBEDDED in backends:
             workload_phase(workspace, EMBEDDED, plan, results, stamp, progress)
     finally:
