@@ -678,3 +678,23 @@ def test_ci_deploys_keylessly_and_only_from_approved_github_environments():
         if _kind == "google_project_iam_member"
     }
     assert module_roles == set(bootstrap.locals["module_project_roles"])
+
+
+def test_every_workload_knows_the_worker_mode_delay_and_deadline_the_ingest_check_needs():
+    """ingest.E001 runs in the API too: with the worker's mode, ack deadline and delay it can refuse
+    a text limit the worker cannot finish, before a log is accepted and left to loop."""
+    config = tf.module()
+    common_env = config.locals["common_env"]
+    assert common_env["WORKER_MODE"] == '${local.push_mode ? "push" : "pull"}'
+    assert common_env["PUBSUB_PUSH_ACK_DEADLINE_SECONDS"] == "${tostring(var.push_ack_deadline_seconds)}"
+    assert common_env["PROCESSING_DELAY_PER_CHAR"] == "${tostring(var.processing_delay_per_char)}"
+    containers = tf.cloud_run_containers(config)
+    for address in (
+        "google_cloud_run_v2_service.api",
+        "google_cloud_run_v2_service.worker",
+        "google_cloud_run_v2_worker_pool.worker",
+    ):
+        names = tf.container_env_names(config, containers[address])
+        assert {"WORKER_MODE", "PUBSUB_PUSH_ACK_DEADLINE_SECONDS", "PROCESSING_DELAY_PER_CHAR"} <= names, (
+            address
+        )
