@@ -137,7 +137,11 @@ def _record(admitted: Admitted) -> None:
 def default_tenant_of(request: Request) -> str | None:
     """The request's tenant (key or X-Tenant-ID); with a key, 403 here if it is gone or inactive."""
     tenant_id = admission.request_tenant(request)
-    if tenant_id is not None and auth_mode() == AUTH_API_KEY:
+    if tenant_id is None:
+        return None
+    # Known before the body is read, so even a 413 or 415 is counted for its tenant.
+    context.set_tenant(tenant_id)
+    if auth_mode() == AUTH_API_KEY:
         admission.check_key_tenant(tenant_id)
     return tenant_id
 

@@ -215,3 +215,14 @@ def test_the_key_is_checked_before_the_body_is_read(client, queue, acme, setting
     response = post(client, payload())
 
     assert response.status_code == 401
+
+
+def test_a_request_refused_before_its_body_is_read_is_counted_for_the_keys_tenant(client, queue, acme_key):
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "POST", "route": "ingest", "status": "413", "tenant": "acme"}
+    before = REGISTRY.get_sample_value("dataproc_http_requests_total", labels) or 0
+
+    post(client, payload(), CONTENT_LENGTH=str(50 * 1024 * 1024), **bearer(acme_key))
+
+    assert REGISTRY.get_sample_value("dataproc_http_requests_total", labels) == before + 1
