@@ -26,7 +26,6 @@ from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest.formats.fields import record_from_object
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import (
-    DUPLICATE_LOG_ID,
     INVALID_JSON,
     IntakeRecord,
     ParsedBatch,
@@ -106,38 +105,6 @@ def _is_ndjson(text: str) -> bool:
         return isinstance(load_json(first), dict)
     except ValueError:
         return False
-
-
-def reject_repeated_log_ids(batch: ParsedBatch, default_tenant: str | None) -> ParsedBatch:
-    """A record whose tenant and log id repeat an earlier one's becomes a ``duplicate_log_id`` error.
-
-    The queue's effect is once per tenant and log id, so a repeat would be silently
-    lost; refusing it tells the client. ``default_tenant`` is the tenant of records
-    that named none (the key's, or X-Tenant-ID); records without a log id get a
-    generated one and never repeat.
-    """
-    first_seen: dict[tuple[str | None, str], int] = {}
-    items: list[tuple[int, IntakeRecord]] = []
-    errors = list(batch.errors)
-    for index, record in batch.items:
-        if record.log_id is None:
-            items.append((index, record))
-            continue
-        tenant_id = record.tenant_id if record.tenant_id is not None else default_tenant
-        key = (tenant_id, record.log_id)
-        if key in first_seen:
-            errors.append(
-                RecordError(
-                    index,
-                    DUPLICATE_LOG_ID,
-                    f"log_id {record.log_id!r} of tenant {tenant_id!r} repeats record {first_seen[key]}.",
-                )
-            )
-            continue
-        first_seen[key] = index
-        items.append((index, record))
-    errors.sort(key=lambda error: error.index)
-    return ParsedBatch(items=tuple(items), errors=tuple(errors), single=batch.single)
 
 
 def load_json(text: str) -> object:

@@ -146,6 +146,17 @@ def test_a_repeated_log_id_is_rejected_and_the_first_is_queued(client, queue):
     assert [envelope.text for envelope in queue.queued_envelopes() if envelope.log_id == "1"] == ["first"]
 
 
+def test_a_record_repeats_another_whether_it_names_the_default_tenant_or_not(client, queue):
+    records = [{"log_id": "1", "text": "a"}, {"tenant_id": "acme", "log_id": "1", "text": "b"}, {"text": "c"}]
+
+    response = post_array(client, records, **{"X-Tenant-ID": "acme"})
+
+    assert [(error["index"], error["error"]) for error in response.json()["errors"]] == [
+        (1, "duplicate_log_id")
+    ]
+    assert [envelope.text for envelope in queue.queued_envelopes()] == ["a", "c"]
+
+
 def test_a_batch_without_a_valid_record_is_400_with_every_error_and_nothing_queued(client, queue):
     response = post_batch(client, ["{oops", line(text=""), "[]"])
 

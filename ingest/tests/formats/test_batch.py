@@ -11,11 +11,9 @@ from ingest.formats.batch import (
     parse_batch,
     parse_json_body,
     parse_ndjson_body,
-    reject_repeated_log_ids,
 )
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import (
-    DUPLICATE_LOG_ID,
     INVALID_JSON,
     INVALID_RECORD,
     INVALID_TEXT,
@@ -208,31 +206,6 @@ def test_parse_batch_dispatches_on_the_media_type():
     assert not parse_batch(MEDIA_NDJSON, b'{"text": "x"}', LIMITS).single
     with pytest.raises(UnsupportedMediaType):
         parse_batch("text/csv", b"x", LIMITS)
-
-
-def test_a_repeated_tenant_and_log_id_is_a_duplicate_error():
-    batch = parse_ndjson_body(
-        ndjson(
-            {"text": "a", "log_id": "1"},
-            {"text": "b", "log_id": "1", "tenant_id": "acme"},  # the key's tenant: a repeat
-            {"text": "c", "log_id": "1", "tenant_id": "beta_inc"},  # another tenant's id
-            {"text": "d"},
-            {"text": "e"},  # no log id: generated, never a repeat
-            "broken",
-            {"text": "f", "log_id": "1"},
-        ),
-        LIMITS,
-    )
-
-    checked = reject_repeated_log_ids(batch, default_tenant="acme")
-
-    assert [record.text for record in checked.records] == ["a", "c", "d", "e"]
-    assert [(error.index, error.error) for error in checked.errors] == [
-        (1, DUPLICATE_LOG_ID),
-        (5, INVALID_RECORD),
-        (6, DUPLICATE_LOG_ID),
-    ]
-    assert checked.errors[0].detail == "log_id '1' of tenant 'acme' repeats record 0."
 
 
 def test_parsed_batch_collects_outcomes_by_position():
