@@ -101,10 +101,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # The same backend, with the write lock queued for in Python between the threads
-    # of a process (see the module): in `make bench` drains, threads sleeping in
-    # SQLite's busy handler with the lock free held the worker to a third of its rate.
-    DATABASES["default"]["ENGINE"] = "dataproc_site.db_backends.sqlite3"
     # Kept across requests too: opening a SQLite connection (file, PRAGMAs, Django's
     # SQL functions) per request halved the ingest rate in `make bench`.
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))

@@ -23,7 +23,6 @@ from django.db import (
     InterfaceError,
     OperationalError,
     connections,
-    transaction,
 )
 from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
@@ -46,6 +45,7 @@ from core.records import (
     event_time_of,
 )
 from dataproc_site.coalescing import Coalescer
+from dataproc_site.transactions import write_transaction
 from tenants.models import StoredLog
 from tenants.stores.base import BaseLogStore, StoreUnavailable
 
@@ -157,7 +157,7 @@ class DatabaseLogStore(BaseLogStore):
     def _insert(self, **fields) -> bool:
         """Insert a new row; False when another writer created it first."""
         try:
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 self._objects().create(**fields)
         except IntegrityError:
             return False
@@ -208,7 +208,7 @@ class DatabaseLogStore(BaseLogStore):
         """
         rows = [StoredLog(**self._processed_row(result)) for result in results]
         try:
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 self._objects().bulk_create(rows)
         except IntegrityError:
             return [self._save_one(result) for result in results]
@@ -281,7 +281,7 @@ class DatabaseLogStore(BaseLogStore):
         for _ in range(_MAX_WRITE_ROUNDS):
             # The increment happens in SQL and the read-back in the same transaction,
             # which holds the row's write lock: each caller sees its own count.
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 rows = self._rows(envelope.tenant_id, envelope.log_id)
                 updated = rows.exclude(status=STATUS_PROCESSED).update(
                     status=STATUS_RETRYING,
@@ -319,11 +319,12 @@ class DatabaseLogStore(BaseLogStore):
 
     @_unavailable_as_store_error
     def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
-        updated = (
-            self._rows(tenant_id, log_id)
-            .exclude(status=STATUS_PROCESSED)
-            .update(status=STATUS_DEAD_LETTERED, updated_at=timezone.now())
-        )
+        with write_transaction(using=self.using):
+            updated = (
+                self._rows(tenant_id, log_id)
+                .exclude(status=STATUS_PROCESSED)
+                .update(status=STATUS_DEAD_LETTERED, updated_at=timezone.now())
+            )
         if not updated:
             logger.info(
                 "dead-letter mark skipped: no unprocessed record",
@@ -332,9 +333,10 @@ class DatabaseLogStore(BaseLogStore):
 
     @_unavailable_as_store_error
     def mark_replayed(self, tenant_id: str, log_id: str) -> None:
-        self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
-            status=STATUS_RETRYING, attempts=0, updated_at=timezone.now()
-        )
+        with write_transaction(using=self.using):
+            self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
+                status=STATUS_RETRYING, attempts=0, updated_at=timezone.now()
+            )
 
     # -- reads ----------------------------------------------------------------------
 

@@ -31,7 +31,7 @@ from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYI
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MAX_ATTEMPTS = 3
-POISON = "Order 555-0142 ships to Zoë ✓ POISON"
+POISON = "Call 555-0142 about the parcel to Zoë ✓ POISON"
 
 
 class RedactionBug(Exception):
@@ -100,7 +100,7 @@ def test_a_poison_log_is_dead_lettered_with_its_error_and_processed_once_replaye
 
     record = store.get(tenant, "poison")
     assert (record.status, record.attempts) == (STATUS_PROCESSED, 1)
-    assert record.modified_data == "Order [REDACTED] ships to Zoë ✓ POISON"
+    assert record.modified_data == "Call [REDACTED] about the parcel to Zoë ✓ POISON"
     assert store.counts(tenant) == {STATUS_PROCESSED: 3, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 0}
     assert not QueueMessage.objects.exists()
     served = client.get("/logs/poison", HTTP_X_TENANT_ID=tenant)
