@@ -102,7 +102,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         }
     )
     # Kept across requests too: opening a SQLite connection (file, PRAGMAs, Django's
-    # SQL functions) per request halved the ingest rate in `make bench`.
+    # SQL functions) per request is a large share of a request's cost (bench/README.md).
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -329,14 +329,21 @@ METRICS_MAX_TENANT_LABELS = env.int("METRICS_MAX_TENANT_LABELS", default=500)
 # Queue depth and age are asked of the backend at scrape time, at most this often.
 METRICS_QUEUE_STATS_SECONDS = env.float("METRICS_QUEUE_STATS_SECONDS", default=5.0)
 
-# Structured logging: one JSON object per line on stdout (Cloud Logging reads it).
+# Logging on stdout: one JSON object per line in production (Cloud Logging reads it),
+# readable lines for people under DEBUG (make run); LOG_FORMAT=json|console overrides.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'console', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "dataproc_site.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "dataproc_site.logging.JsonFormatter"},
+        "console": {"()": "dataproc_site.logging.ConsoleFormatter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+        "stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "stream": "ext://sys.stdout"}
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {

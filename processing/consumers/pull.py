@@ -55,13 +55,13 @@ STOP_CHECK_SECONDS = 0.25
 MAX_PULL_BACKOFF_SECONDS = 30.0
 # With messages in flight, the pulling thread waits until a quarter of a batch of
 # handlers is idle, or this long after its last pull, before pulling again: a pull
-# per finished message (one claim transaction each on the database queue) cost
-# more than the messages' own work in `make bench` drains.
+# per finished message (one claim transaction each on the database queue) costs
+# more than quick messages' own work (bench/README.md, worker drain).
 REFILL_WAIT_SECONDS = 0.02
 # While messages take less than this to handle (no simulated work: redaction and a
 # few writes), the consumer holds up to a batch more than it has handlers, so a
 # handler that finishes takes its next message at once instead of waiting for the
-# next claim; in `make bench` drains that doubled the rate at --concurrency 16.
+# next claim (bench/README.md, worker drain).
 # Slower messages are pulled only for idle handlers, as above.
 QUICK_HANDLING_SECONDS = 0.05
 # Weight of the newest message in the running mean of handling times.
@@ -93,8 +93,8 @@ class PullConsumer:
         lease_seconds: float,
         batch_size: int | None = None,
         # How often an idle consumer looks for new messages: on the database queue,
-        # end-to-end latency is about half of it plus the work (1.0 s gave a p50 of
-        # 600 ms in `make bench`; 0.1 s costs an idle worker ten cheap queries a second).
+        # end-to-end latency is about half of it plus the work; 0.1 s costs an idle
+        # worker ten cheap queries a second (bench/README.md, end to end).
         poll_interval: float = 0.1,
         renew_interval: float | None = None,
         shutdown_grace_seconds: float | None = None,
@@ -356,8 +356,8 @@ class PullConsumer:
             except stdlib_queue.Empty:
                 # Idle: hand the connection back before waiting on (see processing.db).
                 # A thread that gets its next message within moments keeps it:
-                # reconnecting for every message cost about a third of the worker's
-                # time in `make bench` drains, and a fifth even between pulls.
+                # reconnecting for every message is a large share of a quick message's
+                # cost (bench/README.md, worker drain).
                 release_thread_connections()
                 delivery = self._tasks.get()
             if delivery is None:

@@ -149,7 +149,8 @@ class DatabaseQueue(BaseQueue):
             previous_tokens = {row.id: row.lease_token for row in rows}
             # Still ready and due, checked through an expression rather than "state =
             # 'ready'": given that, SQLite's planner walks the claimable index over the
-            # whole backlog (20,000 rows in `make bench`) instead of the few primary keys.
+            # whole backlog instead of the few primary keys (bench/README.md, "Claims by
+            # primary key").
             claimed_count = (
                 QueueMessage.objects.alias(current_state=Coalesce("state", Value("")))
                 .filter(id__in=previous_tokens, current_state=QueueMessage.STATE_READY, available_at__lte=now)

@@ -8,8 +8,8 @@ Adding a backend (Firestore, say) takes two things:
 
 1. a fixture ``firestore_log_store`` that yields a ready ``BaseLogStore`` (and skips
    through ``conftest.require_or_skip`` when its emulator is missing), visible to
-   ``test_store_contract.py`` (define it in ``tenants/tests/conftest.py``, or
-   import it into that module next to ``database_log_store``);
+   ``test_store_contract.py`` (define it in that module next to
+   ``database_log_store``, or in a plugin the root ``conftest.py`` loads);
 2. one line in ``STORE_BACKENDS``:
    ``pytest.param("firestore", marks=pytest.mark.emulators),``.
 
