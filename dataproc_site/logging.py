@@ -160,7 +160,7 @@ class ConsoleFormatter(JsonFormatter):
     """
 
     _HIDDEN = frozenset(
-        {"severity", "message", "time", "logger", SOURCE_KEY, TRACE_KEY, SPAN_KEY, SAMPLED_KEY}
+        {"severity", "message", "time", "logger", "httpRequest", SOURCE_KEY, TRACE_KEY, SPAN_KEY, SAMPLED_KEY}
     )
 
     def format(self, record: logging.LogRecord) -> str:
