@@ -44,6 +44,7 @@ from processing.consumers.rules import (
     DrainWatch,
     ExpireHandler,
     MessageHandler,
+    give_up,
 )
 from processing.db import release_thread_connections
 from processing.queues.base import BaseQueue, ReceivedMessage
@@ -254,23 +255,7 @@ class PullConsumer:
                 for delivery in self._in_flight.values():
                     if delivery.message is message:
                         delivery.expired = True
-            logger.error(
-                "message past its work deadline; giving it up",
-                extra={"message_id": message.message_id, "ran_seconds": round(ran_seconds, 1)},
-            )
-            try:
-                if self.expire is not None:
-                    self.expire(message, ran_seconds)
-                else:
-                    self.queue.nack(message, HANDLER_ERROR_DELAY_SECONDS)
-            except Exception:
-                logger.warning(
-                    "could not give up an overdue message; its lease runs out instead",
-                    exc_info=True,
-                    extra={"message_id": message.message_id},
-                )
-            if self.drain is not None:
-                self.drain.handled(message, "retry")
+            give_up(self.queue, message, ran_seconds, expire=self.expire, drain=self.drain)
             # The hung handler keeps its thread; the others keep the concurrency.
             self._start_thread()
 

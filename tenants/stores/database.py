@@ -163,34 +163,8 @@ class DatabaseLogStore(BaseLogStore):
             return False
         return True
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
-        """Mark the log processed.
-
-        ``attempts`` then counts every attempt, this one included; ``last_error``
-        keeps the error of the last failed one, if any, as history. Concurrent
-        calls from the worker's threads share one transaction (``save_results``).
-        """
-        result = ProcessedLog(
-            envelope,
-            modified_data,
-            message_id,
-            processed_at,
-            findings or {},
-            policy_version,
-            attributes,
-            retention,
-        )
+    def save_processed(self, result: ProcessedLog) -> bool:
+        """Concurrent calls from the worker's threads share one transaction (``save_results``)."""
         if connections[self.using].in_atomic_block:
             # The caller's transaction decides; it must not commit other threads' rows.
             return self.save_results([result])[0]

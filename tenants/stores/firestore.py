@@ -216,31 +216,9 @@ class FirestoreLogStore(FirestoreBookkeeping, BaseLogStore):
 
     # -- writes -------------------------------------------------------------------
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
+    def save_processed(self, result: ProcessedLog) -> bool:
         """Concurrent saves from the worker's threads share one commit (``save_results``)."""
-        return self._save_together(
-            ProcessedLog(
-                envelope,
-                modified_data,
-                message_id,
-                processed_at,
-                findings or {},
-                policy_version,
-                attributes,
-                retention,
-            )
-        )
+        return self._save_together(result)
 
     @unavailable_as_store_error
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:

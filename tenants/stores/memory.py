@@ -81,30 +81,6 @@ class MemoryLogStore(BaseLogStore):
             original_text_expires_at=retention.original_text_expires_at if retention.keep_original else None,
         )
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
-        result = ProcessedLog(
-            envelope,
-            modified_data,
-            message_id,
-            processed_at,
-            findings or {},
-            policy_version,
-            attributes,
-            retention,
-        )
-        return self.save_results([result])[0]
-
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
         self._check_up()
         saved = []
