@@ -32,7 +32,7 @@ DETECTOR_LABELS = {
 }
 REPLACEMENT_LABELS = {
     "redact": "[REDACTED]",
-    "typed": "typed: [PHONE], [EMAIL] …",
+    "typed": "typed: [PHONE], [EMAIL], [RULE_NAME]",
     "mask": "mask all but the last four",
     "hash": "keyed hash token (per tenant)",
     "remove": "remove",
