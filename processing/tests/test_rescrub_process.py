@@ -122,3 +122,25 @@ def test_a_rescrub_killed_mid_run_is_finished_by_running_it_again_each_record_on
         assert final[log_id] == after_kill[log_id]
     texts = set(StoredLog.objects.filter(tenant_id="acme").values_list("modified_data", flat=True))
     assert all("[PHONE]" in text and "555-0199" not in text for text in texts)
+
+
+def test_sigterm_stops_a_rescrub_between_pages_and_says_how_to_go_on(tmp_path):
+    acme = Tenant.objects.create(id="acme")
+    seed("acme")
+    save_redaction_policy(acme, {"detectors": {"phone": {"replacement": "typed"}}}, created_by="test")
+
+    process, output = rescrub_process(tmp_path, "terminated")
+    deadline = time.monotonic() + WAIT_LIMIT
+    while len(page_lines(output)) < 2:
+        assert process.poll() is None, output.read_text()
+        assert time.monotonic() < deadline, output.read_text()
+        time.sleep(0.02)
+    process.send_signal(signal.SIGTERM)
+
+    assert process.wait(timeout=30) == 1
+    text = output.read_text()
+    assert "interrupted after " in text
+    assert "Run it again to finish (add --from " in text
+    done = sum(1 for version, _ in versions().values() if version == 1)
+    assert 2 * int(PAGE_SIZE) <= done < LOGS
+    assert done % int(PAGE_SIZE) == 0  # it stopped between pages

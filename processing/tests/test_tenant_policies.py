@@ -321,3 +321,36 @@ def test_a_duplicate_delivery_counts_no_findings_again(acme):
 
     assert store.get("acme", envelope.log_id).status == STATUS_PROCESSED
     assert sample("dataproc_redaction_findings_total", detector="phone") == before
+
+
+# -- on Firestore -------------------------------------------------------------------------
+
+
+@pytest.mark.emulators
+def test_findings_and_the_version_reach_firestore_and_a_rescrub_rewrites_them_once(firestore_log_store):
+    from processing.rescrub import Rescrubber
+
+    tenant = Tenant.objects.create(id=f"fs-{uuid.uuid4().hex[:12]}")
+    save(tenant, detectors={"email": {"replacement": "typed"}})
+    record = stored(
+        firestore_log_store, TEXT, tenant_id=tenant.pk, attributes={"contact": "jane@example.com"}
+    )
+    assert (record.modified_data, record.attributes) == (
+        "call [REDACTED] or mail [EMAIL]",
+        {"contact": "[EMAIL]"},
+    )
+    assert (record.findings, record.policy_version) == ({"phone": 1, "email": 2}, 1)
+
+    save(tenant, detectors={"phone": {"replacement": "typed"}, "email": {"replacement": "typed"}})
+    first = Rescrubber(tenant.pk, store=firestore_log_store).run()
+    second = Rescrubber(tenant.pk, store=firestore_log_store).run()
+
+    rescrubbed = firestore_log_store.get(tenant.pk, record.log_id)
+    # The attribute was redacted already: its stored value holds nothing more to find.
+    assert (rescrubbed.modified_data, rescrubbed.findings, rescrubbed.policy_version) == (
+        "call [PHONE] or mail [EMAIL]",
+        {"phone": 1, "email": 1},
+        2,
+    )
+    assert (first.rescrubbed, second.rescrubbed, second.current) == (1, 0, 1)
+    assert firestore_log_store.counts(tenant.pk)[STATUS_PROCESSED] == 1
