@@ -3,7 +3,8 @@
 Superusers see every tenant; other active staff see the tenants they are assigned
 to (``Tenant.staff``); nobody else sees any. A tenant someone may not see is
 answered with 404, exactly like a tenant that does not exist, so a URL never
-reveals whether another tenant exists.
+reveals whether another tenant exists. A tenant's redaction policy page also needs
+``tenants.edit_redaction_policy`` (``require_policy_editor``: 403 without it).
 """
 
 from __future__ import annotations

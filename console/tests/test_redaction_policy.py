@@ -358,3 +358,43 @@ class TestTheTester(PolicyTest):
 
         assert b"<script>alert(1)</script>" not in response.content
         assert b"&lt;script&gt;" in response.content
+
+
+REDACTION_PAGES = ["redaction_policy", "findings", "rescrub"]
+
+
+class TestAccessMatrix(PolicyTest):
+    """Every redaction page of the console (GET) by every kind of user, like test_access."""
+
+    @pytest.mark.parametrize("page", REDACTION_PAGES)
+    @pytest.mark.parametrize("user", [None, "customer", "inactive_staff"])
+    def test_anonymous_non_staff_and_inactive_users_get_the_login(self, page, user):
+        if user:
+            self.client.force_login(getattr(self.users, user))
+
+        response = self.client.get(console_url(page, "acme"))
+
+        assert response.status_code == 302
+        assert "/admin/login/" in response.url
+
+    @pytest.mark.parametrize(
+        ("user", "tenant_id", "expected"),
+        [
+            ("acme_staff", "acme", {"redaction_policy": 403, "findings": 200, "rescrub": 200}),
+            ("acme_staff", "globex", {"redaction_policy": 404, "findings": 404, "rescrub": 404}),
+            ("acme_editor", "acme", {"redaction_policy": 200, "findings": 200, "rescrub": 200}),
+            ("acme_editor", "globex", {"redaction_policy": 404, "findings": 404, "rescrub": 404}),
+            ("unassigned_editor", "acme", {"redaction_policy": 404, "findings": 404, "rescrub": 404}),
+            ("unassigned_staff", "acme", {"redaction_policy": 404, "findings": 404, "rescrub": 404}),
+            ("superuser", "globex", {"redaction_policy": 200, "findings": 200, "rescrub": 200}),
+        ],
+    )
+    def test_staff_reach_their_tenants_pages_as_the_rules_say(self, user, tenant_id, expected):
+        person = getattr(self, user, None) or getattr(self.users, user)
+        self.client.force_login(person)
+
+        statuses = {
+            page: self.client.get(console_url(page, tenant_id)).status_code for page in REDACTION_PAGES
+        }
+
+        assert statuses == expected
