@@ -281,6 +281,11 @@ if PROCESSING_DELAY_PER_CHAR < 0:
 # Demo only: lets a log ask to fail N times (see processing.pipeline). Never on
 # without DEBUG.
 PROCESSING_DEMO_FAILURES = DEBUG and env.bool("PROCESSING_DEMO_FAILURES", default=True)
+# How long a process trusts what it cached of a tenant's redaction policy: a saved policy
+# reaches every worker within this time (in the process that saved it, at once).
+REDACTION_POLICY_CACHE_SECONDS = env.float("REDACTION_POLICY_CACHE_SECONDS", default=5.0)
+if REDACTION_POLICY_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("REDACTION_POLICY_CACHE_SECONDS cannot be negative.")
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",

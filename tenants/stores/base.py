@@ -138,3 +138,25 @@ class BaseLogStore:
 
     def close(self) -> None:
         """Release clients and connections held by this backend."""
+
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        """Replace a processed record's redacted text, attributes and findings after a re-scrub.
+
+        Only a ``processed`` record whose ``policy_version`` is lower than
+        ``policy_version`` changes (versions only grow), so a re-scrub run twice, or
+        an older run finishing after a newer one, changes nothing; True when it
+        changed. Status, attempts, the original text, ``processed_at`` and
+        ``message_id`` stay as they are; ``updated_at`` moves.
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide a save_rescrubbed() method")

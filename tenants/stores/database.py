@@ -446,3 +446,30 @@ class DatabaseLogStore(BaseLogStore):
 
     def close(self) -> None:
         """Connections belong to Django (one per thread); nothing to release here."""
+
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    @_unavailable_as_store_error
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        """One conditional UPDATE: processed, and scrubbed under an older version."""
+        updated = (
+            self._rows(tenant_id, log_id)
+            .filter(status=STATUS_PROCESSED, policy_version__lt=policy_version)
+            .update(
+                modified_data=modified_data,
+                attributes=dict(attributes),
+                findings=dict(findings),
+                policy_version=policy_version,
+                updated_at=timezone.now(),
+            )
+        )
+        return updated == 1

@@ -242,6 +242,30 @@ class MemoryLogStore(BaseLogStore):
     def check(self) -> None:
         self._check_up()
 
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        self._check_up()
+        with self._lock:
+            record = self._records.get((tenant_id, log_id))
+            if record is None or record.status != STATUS_PROCESSED or record.policy_version >= policy_version:
+                return False
+            record.modified_data = modified_data
+            record.attributes = dict(attributes)
+            record.findings = dict(findings)
+            record.policy_version = policy_version
+            record.updated_at = timezone.now()
+            return True
+
 
 def _minute(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(second=0, microsecond=0)
