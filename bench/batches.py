@@ -229,13 +229,13 @@ def measure(workspace, backend: str, plan: Plan) -> list[dict]:
         server.stop()
 
 
-def render(section: dict[str, list[dict]], plan: Plan | dict | None = None) -> str:
+def render(section: dict[str, list[dict]]) -> str:
     """The table: one row per backend and kind of batch."""
     from bench.report import table
 
     seconds = next((row["seconds"] for rows in section.values() for row in rows), None)
     heading = (
-        f"\n6. Batches at the intake ({RECORDS} records a request, {CONNECTIONS} connections"
+        f"Batches at the intake ({RECORDS} records a request, {CONNECTIONS} connections"
         + (f", {seconds:g} s a row" if seconds else "")
         + ", API only)"
     )
@@ -268,7 +268,7 @@ def evaluate(section: dict[str, list[dict]]) -> list[dict]:
         for row in rows:
             checks.append(
                 {
-                    "section": "6",
+                    "section": "7",
                     "what": f"batches {backend} {row['kind']} @{row['connections']}: errors",
                     "value": row["errors"],
                     "shown": str(row["errors"]),
@@ -293,7 +293,7 @@ def main(argv: list[str] | None = None) -> int:
         section = {EMBEDDED: measure(workspace, EMBEDDED, plan)}
     finally:
         workspace.cleanup()
-    print(render(section))
+    print("\n" + render(section))
     return 0
 
 

@@ -1,4 +1,5 @@
-"""Issue 8's targets checked against one run's results, the printed tables, and the JSON file."""
+"""Issue 8's targets (and issue 15's redaction row) checked against one run's results, the printed tables,
+and the JSON file."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+
+from bench import batches, redaction
 
 LABELS = {"embedded": "embedded (SQLite queue + store)", "pubsub": "Pub/Sub + Firestore (emulators)"}
 CEILING_SHARE = {"embedded": 0.50, "pubsub": 0.40}
@@ -159,10 +162,10 @@ def evaluate(results: dict) -> list[dict]:
             "<= 250",
             lambda w=worker: w <= 250,
         )
+    if results.get("redaction"):
+        checks += redaction.evaluate(results["redaction"])
     if results.get("batches"):
-        from bench import batches
-
-        checks.extend(batches.evaluate(results["batches"]))
+        checks += batches.evaluate(results["batches"])
     return checks
 
 
@@ -352,10 +355,10 @@ def render(results: dict) -> str:
             )
         )
 
+    if results.get("redaction"):
+        out.append("\n6. " + redaction.render(results["redaction"]))
     if results.get("batches"):
-        from bench import batches
-
-        out.append(batches.render(results["batches"]))
+        out.append("\n7. " + batches.render(results["batches"]))
 
     out.append("\nTargets (issue 8)")
     body = [

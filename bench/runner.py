@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batches, report
+from bench import batches, redaction, report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -26,7 +26,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("ingest", "e2e", "drain", "workload", "batches")
+SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches")
 
 
 class Progress:
@@ -198,10 +198,14 @@ def main(argv: list[str] | None = None) -> int:
         "store_write": None,
         "workload": {},
         "memory": {},
+        "redaction": None,
         "batches": {},
     }
     workspace = Workspace(keep=options.keep)
     try:
+        if "redaction" in sections:  # first, while nothing else of the harness is running
+            progress("redaction alone, in this process (bench.redaction)")
+            results["redaction"] = redaction.measure(quick=options.quick)
         if PUBSUB in backends:
             reason = Emulators.missing_reason()
             if reason is None:
