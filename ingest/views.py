@@ -139,7 +139,7 @@ def default_tenant_of(request: Request) -> str | None:
     tenant_id = admission.request_tenant(request)
     if tenant_id is None:
         return None
-    # Known before the body is read, so even a 413 or 415 is counted for its tenant.
+    # Known before the body is read, so even a 413 is counted for its tenant.
     context.set_tenant(tenant_id)
     if auth_mode() == AUTH_API_KEY:
         admission.check_key_tenant(tenant_id)
