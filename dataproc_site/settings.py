@@ -279,6 +279,18 @@ WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", defau
 WORKER_MESSAGE_DEADLINE_SECONDS = env.float("WORKER_MESSAGE_DEADLINE_SECONDS", default=3600.0)
 if WORKER_MESSAGE_DEADLINE_SECONDS <= 0:
     raise ImproperlyConfigured("WORKER_MESSAGE_DEADLINE_SECONDS must be positive.")
+# Noisy neighbours on Pub/Sub (processing/consumers/streaming.py, docs/processing.md): while
+# every work slot of a streaming worker is taken, a tenant already holding this share of them
+# gets no more; its next delivery is given back after WORKER_TENANT_SHED_DELAY_SECONDS instead
+# of waiting for a slot, so another tenant's log finds a handler. A lone tenant still fills
+# every slot. 1 turns the cap off. (The database queue is fair by itself: claims take tenants
+# in turns.)
+WORKER_TENANT_MAX_SHARE = env.float("WORKER_TENANT_MAX_SHARE", default=0.5)
+WORKER_TENANT_SHED_DELAY_SECONDS = env.float("WORKER_TENANT_SHED_DELAY_SECONDS", default=5.0)
+if not 0 < WORKER_TENANT_MAX_SHARE <= 1 or WORKER_TENANT_SHED_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "WORKER_TENANT_MAX_SHARE must be in (0, 1]; WORKER_TENANT_SHED_DELAY_SECONDS cannot be negative."
+    )
 PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
 if PROCESSING_DELAY_PER_CHAR < 0:
     raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")

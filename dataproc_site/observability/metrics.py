@@ -102,6 +102,12 @@ WORKER_LEASE_EXPIRIES = Counter(
     "dataproc_worker_lease_expiries",
     "Messages whose lease ran out or was lost while this worker held them (another may redo them).",
 )
+WORKER_HELD_BACK = Counter(
+    "dataproc_worker_held_back",
+    "Pub/Sub deliveries given back with a short delay because their tenant held its share of the "
+    "worker's work slots (WORKER_TENANT_MAX_SHARE), by tenant.",
+    ["tenant"],
+)
 STORE_WRITE_DURATION = Histogram(
     "dataproc_store_write_duration_seconds",
     "Time of one write to the log store, by operation.",
@@ -215,6 +221,11 @@ def in_flight() -> Iterator[None]:
 
 def record_lease_expired(count: int = 1) -> None:
     WORKER_LEASE_EXPIRIES.inc(count)
+
+
+def record_held_back(tenant_id: str) -> None:
+    """A streaming worker gave a delivery back: its tenant held its share of the work slots."""
+    WORKER_HELD_BACK.labels(tenant_label(tenant_id)).inc()
 
 
 @contextmanager
