@@ -230,6 +230,23 @@ INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
 # default for new tenants.
 INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=6000)
 INGEST_RETRY_AFTER_SECONDS = env.int("INGEST_RETRY_AFTER_SECONDS", default=5)
+# Backpressure (ingest/backpressure.py): an upload that would take one tenant's queued logs
+# (waiting, delayed or being worked on) past INGEST_MAX_QUEUED_LOGS_PER_TENANT answers 429, one
+# that would take the whole queue past INGEST_MAX_QUEUED_LOGS answers 503, both with Retry-After
+# INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS and nothing queued; a batch of N logs needs room for N.
+# 0 turns a cap off (the default). Exact on the database queue; on Pub/Sub only the total is
+# known, from Cloud Monitoring, read at most every PUBSUB_BACKLOG_CACHE_SECONDS.
+INGEST_MAX_QUEUED_LOGS_PER_TENANT = env.int("INGEST_MAX_QUEUED_LOGS_PER_TENANT", default=0)
+INGEST_MAX_QUEUED_LOGS = env.int("INGEST_MAX_QUEUED_LOGS", default=0)
+INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
+PUBSUB_BACKLOG_CACHE_SECONDS = env.float("PUBSUB_BACKLOG_CACHE_SECONDS", default=60.0)
+if min(
+    INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS, INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS
+) < 0 or (PUBSUB_BACKLOG_CACHE_SECONDS <= 0):
+    raise ImproperlyConfigured(
+        "INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS and INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS "
+        "cannot be negative; PUBSUB_BACKLOG_CACHE_SECONDS must be positive."
+    )
 # How long a process trusts what it cached about a tenant (active, rate) or an API key:
 # a deactivation, rate change or revocation reaches every process within this time.
 INGEST_AUTH_CACHE_SECONDS = env.float("INGEST_AUTH_CACHE_SECONDS", default=30.0)

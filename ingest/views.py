@@ -20,6 +20,7 @@ from dataproc_site.api.schema import (
     error,
 )
 from dataproc_site.observability import context, metrics
+from ingest import backpressure
 from ingest.serializers import (
     TEXT_SCHEMA,
     AcceptedSerializer,
@@ -108,6 +109,7 @@ def release_rates(tenant_ids: list[str]) -> None:
 
 def publish(envelopes: list[LogEnvelope], *, batch: bool) -> list[str]:
     """Queue the envelopes; 503 unless the queue acknowledged every one."""
+    backpressure.admit(envelopes)  # 429 / 503 when the queue has no room for them (nothing queued)
     queue = get_queue()
     try:
         with metrics.publish_timer():

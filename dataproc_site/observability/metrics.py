@@ -69,6 +69,12 @@ INGEST_LOGS_ACCEPTED = Counter(
     "Logs queued by /ingest (a batch counts each of its lines), by tenant.",
     ["tenant"],
 )
+INGEST_QUEUE_FULL = Counter(
+    "dataproc_ingest_queue_full_requests",
+    "Uploads refused because the queue had no room for them (INGEST_MAX_QUEUED_LOGS_PER_TENANT: "
+    "scope tenant, 429; INGEST_MAX_QUEUED_LOGS: scope total, 503), by scope and tenant.",
+    ["scope", "tenant"],
+)
 INGEST_THROTTLED = Counter(
     "dataproc_ingest_throttled_requests",
     "Requests refused with 429 because the tenant was over its rate, by tenant.",
@@ -167,6 +173,11 @@ def record_accepted(envelopes: Iterable) -> None:
     """The queue holds ``envelopes``: count them per tenant."""
     for tenant_id, count in collections.Counter(envelope.tenant_id for envelope in envelopes).items():
         INGEST_LOGS_ACCEPTED.labels(tenant_label(tenant_id)).inc(count)
+
+
+def record_queue_full(scope: str, tenant_id: str) -> None:
+    """An upload was refused for want of room in the queue (``scope``: ``tenant`` or ``total``)."""
+    INGEST_QUEUE_FULL.labels(scope, tenant_label(tenant_id)).inc()
 
 
 # --- Worker recording ----------------------------------------------------------------

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import F, Min, Value
+from django.db.models import Count, F, Min, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -414,11 +414,32 @@ class DatabaseQueue(BaseQueue):
     @_unavailable_on_database_error
     def stats(self) -> QueueStats:
         ready = QueueMessage.objects.filter(state=QueueMessage.STATE_READY)
-        depth = ready.count()
+        # One pass over the tenant index gives the depth of each tenant and the total.
+        by_tenant = dict(
+            ready.order_by()
+            .values_list("tenant_id")
+            .annotate(queued=Count("id"))
+            .values_list("tenant_id", "queued")
+        )
         oldest = ready.aggregate(oldest=Min("published_at"))["oldest"]
         dead = QueueMessage.objects.filter(state=QueueMessage.STATE_DEAD).count()
         age = max((timezone.now() - oldest).total_seconds(), 0.0) if oldest else None
-        return QueueStats(depth=depth, oldest_age_seconds=age, dead_lettered=dead)
+        return QueueStats(
+            depth=sum(by_tenant.values()),
+            oldest_age_seconds=age,
+            dead_lettered=dead,
+            depth_by_tenant=by_tenant,
+        )
+
+    @_unavailable_on_database_error
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int:
+        """Exact: a count of index entries alone (``queue_message_by_tenant`` for a tenant), at most ``up_to``."""
+        ready = QueueMessage.objects.filter(state=QueueMessage.STATE_READY)
+        if tenant_id is not None:
+            ready = ready.filter(tenant_id=tenant_id)
+        if up_to is not None:
+            ready = ready.order_by()[: max(up_to, 0)]
+        return ready.count()
 
     # -- helpers ------------------------------------------------------------------
 

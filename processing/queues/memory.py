@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -184,7 +184,19 @@ class MemoryQueue(BaseQueue):
             dead = len(self._entries) - len(ready)
             oldest = min((entry.published_monotonic for entry in ready), default=None)
         age = now - oldest if oldest is not None else None
-        return QueueStats(depth=len(ready), oldest_age_seconds=age, dead_lettered=dead)
+        by_tenant = dict(Counter(entry.tenant_id for entry in ready))
+        return QueueStats(
+            depth=len(ready), oldest_age_seconds=age, dead_lettered=dead, depth_by_tenant=by_tenant
+        )
+
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int:
+        with self._lock:
+            count = sum(
+                1
+                for entry in self._entries.values()
+                if not entry.dead and (tenant_id is None or entry.tenant_id == tenant_id)
+            )
+        return count if up_to is None else min(count, up_to)
 
     def _held(self, message: ReceivedMessage) -> _Entry | None:
         """The entry, only while this delivery's lease token is still on it (caller holds the lock)."""

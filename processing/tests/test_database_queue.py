@@ -335,3 +335,46 @@ def test_every_statement_of_a_claim_searches_an_index_and_sorts_nothing():
         assert steps, plan
         assert all(step.startswith("SEARCH") for step in steps), plan
         assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+# -- depth, for intake's queue-depth caps and the per-tenant gauge ----------------------------
+
+
+def test_depth_counts_waiting_delayed_and_leased_messages_per_tenant_but_no_dead_letters():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 5)
+    queue.publish(make_envelope(tenant_id="tenant-b"))
+    leased, delayed, dead = queue.pull(3, 30)[:3]
+    queue.nack(delayed, 600)
+    queue.dead_letter(dead)
+
+    assert queue.depth() == 5
+    assert (queue.depth(tenant_id="tenant-a"), queue.depth(tenant_id="tenant-b")) == (4, 1)
+    assert queue.depth(tenant_id="nobody") == 0
+    assert queue.stats().depth_by_tenant == {"tenant-a": 4, "tenant-b": 1}
+
+
+def test_depth_stops_counting_at_the_cap_asked_about():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 50)
+
+    assert queue.depth(tenant_id="tenant-a", up_to=10) == 10
+    assert queue.depth(up_to=49) == 49
+    assert queue.depth(up_to=100) == 50
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's EXPLAIN QUERY PLAN")
+def test_depth_is_counted_from_an_index_alone():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 20)
+
+    with CaptureQueriesContext(connection) as statements:
+        queue.depth(tenant_id="tenant-a", up_to=10)
+        queue.depth(up_to=10)
+        queue.stats()
+
+    with connection.cursor() as cursor:
+        for statement in statements.captured_queries[:3]:  # the two depths and the per-tenant counts
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement['sql']}")
+            steps = [row[-1] for row in cursor.fetchall() if QueueMessage._meta.db_table in row[-1]]
+            assert steps and all("USING COVERING INDEX" in step for step in steps), (statement["sql"], steps)
