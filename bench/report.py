@@ -7,6 +7,8 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
+from bench import fairness
+
 LABELS = {"embedded": "embedded (SQLite queue + store)", "pubsub": "Pub/Sub + Firestore (emulators)"}
 CEILING_SHARE = {"embedded": 0.50, "pubsub": 0.40}
 
@@ -159,6 +161,8 @@ def evaluate(results: dict) -> list[dict]:
             "<= 250",
             lambda w=worker: w <= 250,
         )
+    if results.get("fairness"):
+        checks += fairness.evaluate(results["fairness"])
     return checks
 
 
@@ -347,6 +351,9 @@ def render(results: dict) -> str:
                 body,
             )
         )
+
+    if results.get("fairness"):
+        out.append(fairness.render(results["fairness"]))
 
     out.append("\nTargets (issue 8)")
     body = [

@@ -344,7 +344,7 @@ def test_depth_counts_waiting_delayed_and_leased_messages_per_tenant_but_no_dead
     queue = DatabaseQueue()
     queue_backlog("tenant-a", 5)
     queue.publish(make_envelope(tenant_id="tenant-b"))
-    leased, delayed, dead = queue.pull(3, 30)[:3]
+    _leased, delayed, dead = queue.pull(3, 30)[:3]
     queue.nack(delayed, 600)
     queue.dead_letter(dead)
 
