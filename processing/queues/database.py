@@ -265,11 +265,13 @@ class DatabaseQueue(BaseQueue):
         """Up to ``limit`` tenants with ready rows, in id order from the first after ``after``, wrapping."""
         tenant_ids = cls._walk_tenants(after, limit)
         if after is not None and len(tenant_ids) < limit:
-            tenant_ids += [
-                tenant_id
-                for tenant_id in cls._walk_tenants(None, limit - len(tenant_ids))
-                if tenant_id <= after
-            ]
+            # From the start again, up to the first one already taken (in the database's
+            # own collation, which need not be Python's string order).
+            taken = set(tenant_ids)
+            for tenant_id in cls._walk_tenants(None, limit - len(tenant_ids)):
+                if tenant_id in taken:
+                    break
+                tenant_ids.append(tenant_id)
         return tenant_ids
 
     @staticmethod
