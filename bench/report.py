@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import batches, redaction
+from bench import batches, fairness, redaction
 
 LABELS = {"embedded": "embedded (SQLite queue + store)", "pubsub": "Pub/Sub + Firestore (emulators)"}
 CEILING_SHARE = {"embedded": 0.50, "pubsub": 0.40}
@@ -166,6 +166,8 @@ def evaluate(results: dict) -> list[dict]:
         checks += redaction.evaluate(results["redaction"])
     if results.get("batches"):
         checks += batches.evaluate(results["batches"])
+    if results.get("fairness"):
+        checks += fairness.evaluate(results["fairness"])
     return checks
 
 
@@ -359,6 +361,8 @@ def render(results: dict) -> str:
         out.append("\n6. " + redaction.render(results["redaction"]))
     if results.get("batches"):
         out.append("\n7. " + batches.render(results["batches"]))
+    if results.get("fairness"):
+        out.append(fairness.render(results["fairness"]))
 
     out.append("\nTargets (issue 8)")
     body = [

@@ -15,7 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bench import batches, redaction, report
+from bench import batches, fairness, redaction, report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -26,7 +26,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches")
+SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches", "fairness")
 
 
 class Progress:
@@ -200,6 +200,7 @@ def main(argv: list[str] | None = None) -> int:
         "memory": {},
         "redaction": None,
         "batches": {},
+        "fairness": None,
     }
     workspace = Workspace(keep=options.keep)
     try:
@@ -236,6 +237,9 @@ def main(argv: list[str] | None = None) -> int:
                 results["batches"][backend] = batches.measure(workspace, backend, plan)
         if "workload" in sections and EMBEDDED in backends:
             workload_phase(workspace, EMBEDDED, plan, results, stamp, progress)
+        if "fairness" in sections and EMBEDDED in backends:
+            progress("noisy neighbours: one tenant's backlog, another tenant's one log (embedded)")
+            results["fairness"] = fairness.measure(workspace, plan.name)
     finally:
         results["run"]["seconds"] = round(time.monotonic() - progress.started)
         results["run"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]

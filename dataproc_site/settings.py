@@ -253,6 +253,23 @@ for _name in (
 # sight (open mode) and the default of create_tenant: one full batch a second.
 INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=60_000)
 INGEST_RETRY_AFTER_SECONDS = env.int("INGEST_RETRY_AFTER_SECONDS", default=5)
+# Backpressure (ingest/backpressure.py): an upload that would take one tenant's queued logs
+# (waiting, delayed or being worked on) past INGEST_MAX_QUEUED_LOGS_PER_TENANT answers 429, one
+# that would take the whole queue past INGEST_MAX_QUEUED_LOGS answers 503, both with Retry-After
+# INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS and nothing queued; a batch of N logs needs room for N.
+# 0 turns a cap off (the default). Exact on the database queue; on Pub/Sub only the total is
+# known, from Cloud Monitoring, read at most every PUBSUB_BACKLOG_CACHE_SECONDS.
+INGEST_MAX_QUEUED_LOGS_PER_TENANT = env.int("INGEST_MAX_QUEUED_LOGS_PER_TENANT", default=0)
+INGEST_MAX_QUEUED_LOGS = env.int("INGEST_MAX_QUEUED_LOGS", default=0)
+INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
+PUBSUB_BACKLOG_CACHE_SECONDS = env.float("PUBSUB_BACKLOG_CACHE_SECONDS", default=60.0)
+if min(
+    INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS, INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS
+) < 0 or (PUBSUB_BACKLOG_CACHE_SECONDS <= 0):
+    raise ImproperlyConfigured(
+        "INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS and INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS "
+        "cannot be negative; PUBSUB_BACKLOG_CACHE_SECONDS must be positive."
+    )
 # How long a process trusts what it cached about a tenant (active, rate) or an API key:
 # a deactivation, rate change or revocation reaches every process within this time.
 INGEST_AUTH_CACHE_SECONDS = env.float("INGEST_AUTH_CACHE_SECONDS", default=30.0)
@@ -302,6 +319,18 @@ WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", defau
 WORKER_MESSAGE_DEADLINE_SECONDS = env.float("WORKER_MESSAGE_DEADLINE_SECONDS", default=3600.0)
 if WORKER_MESSAGE_DEADLINE_SECONDS <= 0:
     raise ImproperlyConfigured("WORKER_MESSAGE_DEADLINE_SECONDS must be positive.")
+# Noisy neighbours on Pub/Sub (processing/consumers/streaming.py, docs/processing.md): while
+# every work slot of a streaming worker is taken, a tenant already holding this share of them
+# gets no more; its next delivery is given back after WORKER_TENANT_SHED_DELAY_SECONDS instead
+# of waiting for a slot, so another tenant's log finds a handler. A lone tenant still fills
+# every slot. 1 turns the cap off. (The database queue is fair by itself: claims take tenants
+# in turns.)
+WORKER_TENANT_MAX_SHARE = env.float("WORKER_TENANT_MAX_SHARE", default=0.5)
+WORKER_TENANT_SHED_DELAY_SECONDS = env.float("WORKER_TENANT_SHED_DELAY_SECONDS", default=5.0)
+if not 0 < WORKER_TENANT_MAX_SHARE <= 1 or WORKER_TENANT_SHED_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "WORKER_TENANT_MAX_SHARE must be in (0, 1]; WORKER_TENANT_SHED_DELAY_SECONDS cannot be negative."
+    )
 PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
 if PROCESSING_DELAY_PER_CHAR < 0:
     raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")

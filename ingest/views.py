@@ -32,7 +32,7 @@ from dataproc_site.api.schema import (
     error,
 )
 from dataproc_site.observability import context, metrics
-from ingest import admission, rejections, uploads
+from ingest import admission, backpressure, rejections, uploads
 from ingest.admission import Admitted, NoRecordAccepted
 from ingest.formats import otlp
 from ingest.formats.limits import IntakeLimits
@@ -54,7 +54,11 @@ logger = logging.getLogger(__name__)
 
 
 def publish(envelopes: list[LogEnvelope]) -> list[str]:
-    """Queue the envelopes (one log, or a batch in one call); 503 unless the queue acknowledged every one."""
+    """Queue the envelopes (one log, or a batch in one call); 503 unless the queue acknowledged every one.
+
+    First the queue-depth caps (``ingest.backpressure``): past one, 429 or 503 and nothing queued.
+    """
+    backpressure.admit(envelopes)
     queue = get_queue()
     try:
         with metrics.publish_timer():

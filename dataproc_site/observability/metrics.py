@@ -76,6 +76,12 @@ INGEST_LOGS_REJECTED = Counter(
     "by tenant and reason (the error code).",
     ["tenant", "reason"],
 )
+INGEST_QUEUE_FULL = Counter(
+    "dataproc_ingest_queue_full_requests",
+    "Uploads refused because the queue had no room for them (INGEST_MAX_QUEUED_LOGS_PER_TENANT: "
+    "scope tenant, 429; INGEST_MAX_QUEUED_LOGS: scope total, 503), by scope and tenant.",
+    ["scope", "tenant"],
+)
 INGEST_THROTTLED = Counter(
     "dataproc_ingest_throttled_requests",
     "Requests refused with 429 because the tenant was over its rate, by tenant.",
@@ -108,6 +114,12 @@ WORKER_IN_FLIGHT = Gauge(
 WORKER_LEASE_EXPIRIES = Counter(
     "dataproc_worker_lease_expiries",
     "Messages whose lease ran out or was lost while this worker held them (another may redo them).",
+)
+WORKER_HELD_BACK = Counter(
+    "dataproc_worker_held_back",
+    "Pub/Sub deliveries given back with a short delay because their tenant held its share of the "
+    "worker's work slots (WORKER_TENANT_MAX_SHARE), by tenant.",
+    ["tenant"],
 )
 STORE_WRITE_DURATION = Histogram(
     "dataproc_store_write_duration_seconds",
@@ -207,6 +219,11 @@ def record_rejected(tenant_id: str | None, reasons: Mapping[str, int]) -> None:
             INGEST_LOGS_REJECTED.labels(tenant, _reason_label(reason)).inc(count)
 
 
+def record_queue_full(scope: str, tenant_id: str) -> None:
+    """An upload was refused for want of room in the queue (``scope``: ``tenant`` or ``total``)."""
+    INGEST_QUEUE_FULL.labels(scope, tenant_label(tenant_id)).inc()
+
+
 # --- Worker recording ----------------------------------------------------------------
 
 
@@ -267,6 +284,11 @@ def record_findings(findings: dict[str, int]) -> None:
 
 def record_lease_expired(count: int = 1) -> None:
     WORKER_LEASE_EXPIRIES.inc(count)
+
+
+def record_held_back(tenant_id: str) -> None:
+    """A streaming worker gave a delivery back: its tenant held its share of the work slots."""
+    WORKER_HELD_BACK.labels(tenant_label(tenant_id)).inc()
 
 
 @contextmanager

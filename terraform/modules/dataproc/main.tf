@@ -63,6 +63,7 @@ locals {
   api_only_env = {
     ALLOWED_HOSTS             = join(",", concat([local.api_host], var.extra_allowed_hosts))
     INGEST_AUTH               = var.ingest_auth
+    INGEST_MAX_QUEUED_LOGS    = tostring(var.ingest_max_queued_logs)
     WEB_CONCURRENCY           = tostring(var.api_workers)
     GUNICORN_THREADS          = tostring(var.api_threads)
     GUNICORN_TIMEOUT          = "60"
