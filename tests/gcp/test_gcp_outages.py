@@ -26,6 +26,7 @@ from processing.worker import process_message
 from tenants.stores import STATUS_PROCESSED, StoreUnavailable, get_store
 from tenants.stores.firestore import FirestoreLogStore
 from tests.gcp.helpers import new_envelope, pull_raw, wait_for
+from tests.reliability.services import database_url
 
 pytestmark = [pytest.mark.emulators, pytest.mark.slow, pytest.mark.django_db]
 
@@ -140,6 +141,9 @@ def worker_environment(lease_seconds: int) -> dict[str, str]:
             "PUBSUB_SUBSCRIPTION": settings.PUBSUB_SUBSCRIPTION,
             "PUBSUB_DEAD_LETTER_TOPIC": settings.PUBSUB_DEAD_LETTER_TOPIC,
             "PUBSUB_DEAD_LETTER_SUBSCRIPTION": settings.PUBSUB_DEAD_LETTER_SUBSCRIPTION,
+            # The worker reads the tenant registry (retention, redaction policies): the
+            # test database, committed (the test is transactional).
+            "DATABASE_URL": database_url(),
             "WORKER_LEASE_SECONDS": str(lease_seconds),
             "PROCESSING_DELAY_PER_CHAR": "0.05",  # the specified workload: 40 characters, 2 s
             "LOG_LEVEL": "WARNING",
@@ -162,6 +166,7 @@ class EmulatorWedged(Exception):
     """After the kill the subscription delivered nothing at all to a fresh worker."""
 
 
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.timeout(900)  # up to KILL_ATTEMPTS emulator restarts, each waiting out the lease
 def test_kill_9_of_a_worker_loses_nothing(google_backends, pubsub_emulator, tmp_path, settings):
     for attempt in range(1, KILL_ATTEMPTS + 1):

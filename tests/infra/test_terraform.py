@@ -329,7 +329,9 @@ def test_each_workload_gets_only_the_roles_its_code_needs():
                 "roles/pubsub.publisher",
             ),
             ("google_project_iam_member", project, "roles/datastore.user"),
+            ("google_project_iam_member", project, "roles/cloudsql.client"),
             ("google_secret_manager_secret_iam_member", secret_key, "roles/secretmanager.secretAccessor"),
+            ("google_secret_manager_secret_iam_member", database_url, "roles/secretmanager.secretAccessor"),
         },
         "push": {
             (

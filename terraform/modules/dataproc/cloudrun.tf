@@ -14,9 +14,9 @@ locals {
     DJANGO_SECRET_KEY = google_secret_manager_secret.django_secret_key.secret_id
     DATABASE_URL      = google_secret_manager_secret.database_url.secret_id
   }
-  worker_secret_env = {
-    DJANGO_SECRET_KEY = google_secret_manager_secret.django_secret_key.secret_id
-  }
+  # The worker reads the tenant registry too (retention, redaction policies): the
+  # same secrets as the API.
+  worker_secret_env = local.secret_env
 }
 
 # --- API + console -------------------------------------------------------------
@@ -179,6 +179,13 @@ resource "google_cloud_run_v2_service" "worker" {
       max_instance_count = var.worker_max_instances
     }
 
+    volumes {
+      name = "cloudsql"
+      cloud_sql_instance {
+        instances = [google_sql_database_instance.django.connection_name]
+      }
+    }
+
     containers {
       image = var.image
 
@@ -193,6 +200,11 @@ resource "google_cloud_run_v2_service" "worker" {
         }
         cpu_idle          = true
         startup_cpu_boost = true
+      }
+
+      volume_mounts {
+        name       = "cloudsql"
+        mount_path = "/cloudsql"
       }
 
       dynamic "env" {
@@ -255,6 +267,8 @@ resource "google_cloud_run_v2_service" "worker" {
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
+    google_secret_manager_secret_iam_member.worker_database_url,
+    google_project_iam_member.worker_cloudsql,
     google_secret_manager_secret_version.django_secret_key,
     google_pubsub_subscription_iam_member.worker_subscribes,
     google_project_iam_member.worker_firestore,
@@ -293,6 +307,13 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
     service_account = google_service_account.worker.email
     labels          = local.labels
 
+    volumes {
+      name = "cloudsql"
+      cloud_sql_instance {
+        instances = [google_sql_database_instance.django.connection_name]
+      }
+    }
+
     containers {
       image   = var.image
       command = ["python", "manage.py", "run_worker"]
@@ -302,6 +323,11 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
           cpu    = var.worker_cpu
           memory = var.worker_memory
         }
+      }
+
+      volume_mounts {
+        name       = "cloudsql"
+        mount_path = "/cloudsql"
       }
 
       dynamic "env" {
@@ -335,6 +361,8 @@ resource "google_cloud_run_v2_worker_pool" "worker" {
   depends_on = [
     google_project_service.enabled,
     google_secret_manager_secret_iam_member.worker_secret_key,
+    google_secret_manager_secret_iam_member.worker_database_url,
+    google_project_iam_member.worker_cloudsql,
     google_secret_manager_secret_version.django_secret_key,
     google_pubsub_subscription_iam_member.worker_subscribes,
     google_project_iam_member.worker_firestore,

@@ -132,6 +132,20 @@ resource "google_project_iam_member" "worker_firestore" {
   }
 }
 
+resource "google_project_iam_member" "worker_cloudsql" {
+  # The tenant registry: each tenant's retention and redaction policy, cached by the worker.
+  project = var.project_id
+  role    = "roles/cloudsql.client"
+  member  = google_service_account.worker.member
+}
+
+resource "google_secret_manager_secret_iam_member" "worker_database_url" {
+  project   = var.project_id
+  secret_id = google_secret_manager_secret.database_url.secret_id
+  role      = "roles/secretmanager.secretAccessor"
+  member    = google_service_account.worker.member
+}
+
 resource "google_secret_manager_secret_iam_member" "worker_secret_key" {
   project   = var.project_id
   secret_id = google_secret_manager_secret.django_secret_key.secret_id
