@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from django.contrib.admin.models import CHANGE, LogEntry
 from django.contrib.contenttypes.models import ContentType
 from django.utils import timezone
+from django.utils.dateparse import parse_date, parse_datetime
 
 from tenants.models import Tenant
 from tenants.stores import BaseLogStore
@@ -86,6 +87,19 @@ def sweep(
         extra={"deleted": report.deleted, "cleared": report.cleared, "recounted": len(report.recounted)},
     )
     return report
+
+
+def parse_moment(value: str) -> datetime:
+    """An RFC 3339 / ISO 8601 date-time (naive: UTC) or a date (its midnight, UTC); ValueError otherwise."""
+    try:
+        moment = parse_datetime(value)
+        if moment is None and (day := parse_date(value)) is not None:
+            moment = datetime(day.year, day.month, day.day)
+    except ValueError:
+        moment = None
+    if moment is None:
+        raise ValueError(f"{value!r} is not a date-time such as 2026-11-30T12:00:00Z, nor a date")
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def describe_range(received_after: datetime | None, received_before: datetime | None) -> str:

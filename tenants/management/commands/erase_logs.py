@@ -10,29 +10,22 @@ written to the tenant's history in the admin (``LogEntry``).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.utils.dateparse import parse_date, parse_datetime
 
 from core.identifiers import identifier_error
-from tenants.lifecycle import describe_range, erase, record_erasure
+from tenants.lifecycle import describe_range, erase, parse_moment, record_erasure
 from tenants.stores import StoreUnavailable, get_store
 from tenants.stores.base import LIFECYCLE_BATCH
 
 
-def parse_moment(value: str, option: str) -> datetime:
-    """RFC 3339 / ISO 8601 date-time (naive: UTC) or a date (its midnight, UTC)."""
+def moment_option(value: str, option: str) -> datetime:
     try:
-        moment = parse_datetime(value)
-        if moment is None and (day := parse_date(value)) is not None:
-            moment = datetime(day.year, day.month, day.day)
-    except ValueError:
-        moment = None
-    if moment is None:
-        raise CommandError(f"{option} {value!r} is not a date-time (2026-11-30T12:00:00Z) or a date.")
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return parse_moment(value)
+    except ValueError as exc:
+        raise CommandError(f"{option}: {exc}.") from None
 
 
 class Command(BaseCommand):
@@ -63,8 +56,8 @@ class Command(BaseCommand):
         problem = identifier_error(tenant_id, "tenant id")
         if problem:
             raise CommandError(problem)
-        received_after = parse_moment(since, "--since") if since else None
-        received_before = parse_moment(until, "--until") if until else None
+        received_after = moment_option(since, "--since") if since else None
+        received_before = moment_option(until, "--until") if until else None
         if everything and (received_after or received_before):
             raise CommandError("--all erases every log: leave out --since and --until, or drop --all.")
         if not everything and not (received_after or received_before):
