@@ -18,6 +18,8 @@ from core.identifiers import identifier_error
 from tenants.models import Tenant
 
 VIEW_ORIGINAL_TEXT_PERMISSION = "tenants.view_original_text"
+# Erasing logs (a received-at range, or all of a tenant's) from the console.
+ERASE_LOGS_PERMISSION = "tenants.delete_storedlog"
 
 
 @dataclass
@@ -37,6 +39,11 @@ class ConsoleAccess:
     @cached_property
     def can_view_original_text(self) -> bool:
         return self.is_staff and self.user.has_perm(VIEW_ORIGINAL_TEXT_PERMISSION)
+
+    @cached_property
+    def can_erase_logs(self) -> bool:
+        """Erasure needs the model's delete permission on top of seeing the tenant."""
+        return self.is_staff and self.user.has_perm(ERASE_LOGS_PERMISSION)
 
     @cached_property
     def assigned_tenants(self) -> dict[str, Tenant]:

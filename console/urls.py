@@ -7,6 +7,7 @@ from django.urls import URLPattern, path
 from django.views.generic import RedirectView
 
 from console.views.dead_letters import DeadLettersView
+from console.views.lifecycle import EraseLogsView, ExportLogsView
 from console.views.logs import LogDetailView, TenantLogsView
 from console.views.overview import OverviewView
 from console.views.replay import ReplayAllView, ReplaySelectedView
@@ -38,4 +39,7 @@ def console_urlpatterns(site: AdminSite) -> list[URLPattern]:
             view(ReplayAllView),
             name="console_replay_all",
         ),
+        # Data lifecycle: the filtered list as NDJSON, and erasure (a range, or everything).
+        path("console/tenants/<str:tenant_id>/export/", view(ExportLogsView), name="console_export_logs"),
+        path("console/tenants/<str:tenant_id>/erase/", view(EraseLogsView), name="console_erase_logs"),
     ]

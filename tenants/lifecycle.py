@@ -24,7 +24,7 @@ from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
 from tenants.models import Tenant
-from tenants.stores import BaseLogStore
+from tenants.stores import BaseLogStore, StoreUnavailable
 from tenants.stores.base import LIFECYCLE_BATCH
 
 logger = logging.getLogger(__name__)
@@ -117,6 +117,14 @@ def describe_range(received_after: datetime | None, received_before: datetime | 
     return "all of them, whenever received"
 
 
+class ErasureInterrupted(StoreUnavailable):
+    """The store failed part way: ``erased`` records were erased (and stay so) before it did."""
+
+    def __init__(self, erased: int, cause: StoreUnavailable) -> None:
+        super().__init__(str(cause))
+        self.erased = erased
+
+
 def erase(
     store: BaseLogStore,
     tenant_id: str,
@@ -132,14 +140,18 @@ def erase(
 
     ``max_records`` stops after about that many (a console request must end within
     its timeout): ``finished`` is then False and another call goes on. A pause
-    between batches leaves the store to the worker during a long erasure.
+    between batches leaves the store to the worker during a long erasure. A store
+    failure raises ``ErasureInterrupted``, which says how many went before it.
     """
     erased = 0
     while max_records is None or erased < max_records:
         limit = batch_size if max_records is None else min(batch_size, max_records - erased)
-        count = store.erase_logs(
-            tenant_id, received_after=received_after, received_before=received_before, limit=limit
-        )
+        try:
+            count = store.erase_logs(
+                tenant_id, received_after=received_after, received_before=received_before, limit=limit
+            )
+        except StoreUnavailable as exc:
+            raise ErasureInterrupted(erased, exc) from exc
         if not count:
             return erased, True
         erased += count

@@ -16,8 +16,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.identifiers import identifier_error
-from tenants.lifecycle import describe_range, erase, parse_moment, record_erasure
-from tenants.stores import StoreUnavailable, get_store
+from tenants.lifecycle import ErasureInterrupted, describe_range, erase, parse_moment, record_erasure
+from tenants.stores import get_store
 from tenants.stores.base import LIFECYCLE_BATCH
 
 
@@ -83,21 +83,30 @@ class Command(BaseCommand):
                 pause_seconds=options["pause"],
                 progress=self.stdout.write,
             )
-        except StoreUnavailable as exc:
+        except ErasureInterrupted as exc:
+            if user is not None:
+                self._record(user, tenant_id, received_after, received_before, exc.erased, finished=False)
             raise CommandError(
-                f"The log store is unavailable: {exc}. Run the same command again to finish the erasure."
+                f"The log store is unavailable after {exc.erased} log(s) were erased: {exc}. "
+                "Run the same command again to finish the erasure."
             ) from exc
         if user is not None:
-            record_erasure(
-                user.pk,
-                tenant_id,
-                received_after=received_after,
-                received_before=received_before,
-                erased=erased,
-                finished=finished,
-                how="manage.py erase_logs",
-            )
+            self._record(user, tenant_id, received_after, received_before, erased, finished=finished)
         self.stdout.write(f"Done: erased {erased} log(s) of {tenant_id} ({what}).")
+
+    @staticmethod
+    def _record(
+        user, tenant_id: str, received_after, received_before, erased: int, *, finished: bool
+    ) -> None:
+        record_erasure(
+            user.pk,
+            tenant_id,
+            received_after=received_after,
+            received_before=received_before,
+            erased=erased,
+            finished=finished,
+            how="manage.py erase_logs",
+        )
 
     @staticmethod
     def _operator(username: str | None):
