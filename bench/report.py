@@ -159,6 +159,10 @@ def evaluate(results: dict) -> list[dict]:
             "<= 250",
             lambda w=worker: w <= 250,
         )
+    # The NDJSON export's memory (bench/export.py): its own rows and target.
+    from bench import export
+
+    checks += export.evaluate(results.get("export"))
     return checks
 
 
@@ -347,6 +351,11 @@ def render(results: dict) -> str:
                 body,
             )
         )
+
+    if results.get("export"):
+        from bench import export
+
+        out.append(export.render(results["export"]))
 
     out.append("\nTargets (issue 8)")
     body = [

@@ -15,6 +15,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import export as export_bench
 from bench import report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
@@ -26,7 +27,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("ingest", "e2e", "drain", "workload")
+SECTIONS = ("ingest", "e2e", "drain", "workload", "export")
 
 
 class Progress:
@@ -198,6 +199,7 @@ def main(argv: list[str] | None = None) -> int:
         "store_write": None,
         "workload": {},
         "memory": {},
+        "export": None,
     }
     workspace = Workspace(keep=options.keep)
     try:
@@ -226,6 +228,8 @@ def main(argv: list[str] | None = None) -> int:
                 drain_phase(workspace, backend, plan, results, progress)
         if "workload" in sections and EMBEDDED in backends:
             workload_phase(workspace, EMBEDDED, plan, results, stamp, progress)
+        if "export" in sections and EMBEDDED in backends:
+            results["export"] = export_bench.measure(workspace, quick=options.quick, progress=progress)
     finally:
         results["run"]["seconds"] = round(time.monotonic() - progress.started)
         results["run"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]

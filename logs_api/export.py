@@ -63,10 +63,16 @@ def wants_ndjson(request: Request) -> bool:
 
 
 def ndjson_lines(records: Iterable[LogRecord]) -> Iterator[bytes]:
-    """The records as NDJSON, a chunk of lines at a time."""
+    """The records as NDJSON, a chunk of lines at a time.
+
+    One serializer for every record: building one per record (DRF deep-copies its
+    fields each time) cost twenty times the rest of the export.
+    """
+    serializer = LogRecordSerializer()
     lines: list[str] = []
     for record in records:
-        lines.append(json.dumps(LogRecordSerializer(record).data, ensure_ascii=False, separators=(",", ":")))
+        line = serializer.to_representation(record)
+        lines.append(json.dumps(line, ensure_ascii=False, separators=(",", ":")))
         if len(lines) >= LINES_PER_CHUNK:
             yield ("\n".join(lines) + "\n").encode()
             lines = []
