@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from itertools import chain
 
 from core.records import LogRecord
 from tenants.stores import BaseLogStore
@@ -70,6 +71,15 @@ def ndjson_chunks(records: Iterable[LogRecord], *, include_original: bool = Fals
             lines = []
     if lines:
         yield ("\n".join(lines) + "\n").encode()
+
+
+def started(records: Iterator[LogRecord]) -> Iterator[LogRecord]:
+    """``records`` with its first page read now: a store outage is the console's 503 page, not a cut file."""
+    try:
+        first = next(records)
+    except StopIteration:
+        return iter(())
+    return chain([first], records)
 
 
 def iter_search(store: BaseLogStore, tenant_id: str, text: str, **filters) -> Iterator[LogRecord]:

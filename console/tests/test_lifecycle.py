@@ -308,3 +308,14 @@ class TestExpiryAndReplay(ConsoleTest):
 
         assert [log.log_id for log in self.queue.replayed] == ["with-text"]
         assert "acme/no-text" in response.content.decode()
+
+
+class TestDownloadWithTheStoreDown(ConsoleTest):
+    def test_a_store_outage_is_the_consoles_503_page_not_a_cut_file(self, settings):
+        self.client.force_login(self.users.acme_staff)
+        settings.LOG_STORE_BACKEND = "tests.doubles.UnavailableStore"
+
+        response = self.client.get(console_url("export_logs", "acme"))
+
+        assert response.status_code == 503
+        assert not response.streaming

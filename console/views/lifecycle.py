@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, StreamingHttpResponse
 from django.urls import reverse
 
-from console.export import iter_search, ndjson_chunks
+from console.export import iter_search, ndjson_chunks, started
 from console.forms import EraseLogsForm, LogFilterForm
 from console.views.base import ConsoleView
 from console.views.logs import matches_filters
@@ -63,6 +63,7 @@ class ExportLogsView(ConsoleView):
             records = iter_search(store, tenant_id, filters["q"], **window)
         else:
             records = store.iter_logs(tenant_id, **window)
+        records = started(records)
         self._record(tenant_id, request, include_original)
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
         response = StreamingHttpResponse(
