@@ -44,8 +44,8 @@ run-gcp-local: install ## Serve API + worker on the Pub/Sub and Firestore emulat
 
 .PHONY: test
 test: install tools ## Run the whole test suite (lint, SQLite, then PostgreSQL where a server is reachable)
-	@echo "== ruff check and ruff format --check"
-	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	@echo "== ruff check, ruff format --check and the import contracts (lint-imports)"
+	@$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports --no-cache
 	@echo "== SQLite run (every test)"
 	@$(PY) -m pytest; rc=$$?; [ $$rc -ne 5 ] || echo "ERROR: pytest collected no tests"; exit $$rc
 	@$(PY) tests/postgres_available.py "$(TEST_POSTGRES_URL)"; available=$$?; \
@@ -58,9 +58,10 @@ test: install tools ## Run the whole test suite (lint, SQLite, then PostgreSQL w
 	fi
 
 .PHONY: lint
-lint: install ## ruff check and ruff format --check
+lint: install ## ruff check, ruff format --check, and the layers of docs/architecture.md (lint-imports)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports --no-cache
 
 .PHONY: format
 format: install ## Apply ruff's fixes and formatting

@@ -31,10 +31,12 @@ def fresh_backends():
 
 
 def _forget_tenant_state():
-    """Tenants and keys cached by tenants.auth, and rate counters, outlive the rolled-back database."""
+    """What this process cached (tenants, keys, redaction policies, rate counters) outlives the rolled-back database."""
     from django.core.cache import caches
 
     from tenants.auth import clear_auth_caches
+    from tenants.redaction_policies import forget_redaction_policies
 
     clear_auth_caches()
+    forget_redaction_policies()
     caches["default"].clear()

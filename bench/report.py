@@ -1,4 +1,5 @@
-"""Issue 8's targets checked against one run's results, the printed tables, and the JSON file."""
+"""Issue 8's targets (and issue 15's redaction row) checked against one run's results, the printed tables,
+and the JSON file."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+
+from bench import redaction
 
 LABELS = {"embedded": "embedded (SQLite queue + store)", "pubsub": "Pub/Sub + Firestore (emulators)"}
 CEILING_SHARE = {"embedded": 0.50, "pubsub": 0.40}
@@ -159,6 +162,9 @@ def evaluate(results: dict) -> list[dict]:
             "<= 250",
             lambda w=worker: w <= 250,
         )
+    if results.get("redaction"):
+        checks += redaction.evaluate(results["redaction"])
+
     # The NDJSON export's memory (bench/export.py): its own rows and target.
     from bench import export
 
@@ -351,6 +357,9 @@ def render(results: dict) -> str:
                 body,
             )
         )
+
+    if results.get("redaction"):
+        out.append("\n6. " + redaction.render(results["redaction"]))
 
     if results.get("export"):
         from bench import export

@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import export as export_bench
-from bench import report
+from bench import redaction, report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -27,7 +27,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("ingest", "e2e", "drain", "workload", "export")
+SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "export")
 
 
 class Progress:
@@ -199,10 +199,14 @@ def main(argv: list[str] | None = None) -> int:
         "store_write": None,
         "workload": {},
         "memory": {},
+        "redaction": None,
         "export": None,
     }
     workspace = Workspace(keep=options.keep)
     try:
+        if "redaction" in sections:  # first, while nothing else of the harness is running
+            progress("redaction alone, in this process (bench.redaction)")
+            results["redaction"] = redaction.measure(quick=options.quick)
         if PUBSUB in backends:
             reason = Emulators.missing_reason()
             if reason is None:

@@ -3,7 +3,8 @@
 Superusers see every tenant; other active staff see the tenants they are assigned
 to (``Tenant.staff``); nobody else sees any. A tenant someone may not see is
 answered with 404, exactly like a tenant that does not exist, so a URL never
-reveals whether another tenant exists.
+reveals whether another tenant exists. A tenant's redaction policy page also needs
+``tenants.edit_redaction_policy`` (``require_policy_editor``: 403 without it).
 """
 
 from __future__ import annotations
@@ -12,12 +13,15 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 
 from core.identifiers import identifier_error
 from tenants.models import Tenant
 
 VIEW_ORIGINAL_TEXT_PERMISSION = "tenants.view_original_text"
+EDIT_REDACTION_POLICY_PERMISSION = "tenants.edit_redaction_policy"
+
 # Erasing logs (a received-at range, or all of a tenant's) from the console.
 ERASE_LOGS_PERMISSION = "tenants.delete_storedlog"
 
@@ -41,6 +45,9 @@ class ConsoleAccess:
         return self.is_staff and self.user.has_perm(VIEW_ORIGINAL_TEXT_PERMISSION)
 
     @cached_property
+    def can_edit_redaction_policy(self) -> bool:
+        return self.is_staff and self.user.has_perm(EDIT_REDACTION_POLICY_PERMISSION)
+
     def can_erase_logs(self) -> bool:
         """Erasure needs the model's delete permission on top of seeing the tenant."""
         return self.is_staff and self.user.has_perm(ERASE_LOGS_PERMISSION)
@@ -69,6 +76,12 @@ class ConsoleAccess:
         """Raise 404 unless this user may see ``tenant_id``."""
         if not self.can_see(tenant_id):
             raise Http404("No such tenant.")
+
+    def require_policy_editor(self, tenant_id: str) -> None:
+        """404 unless this user may see ``tenant_id``; then 403 without the redaction-policy permission."""
+        self.require_tenant(tenant_id)
+        if not self.can_edit_redaction_policy:
+            raise PermissionDenied("Changing a redaction policy needs the “Can change and test” permission.")
 
     def tenant_label(self, tenant_id: str) -> str:
         tenant = self.assigned_tenants.get(tenant_id)

@@ -7,10 +7,13 @@ from django.urls import URLPattern, path
 from django.views.generic import RedirectView
 
 from console.views.dead_letters import DeadLettersView
+from console.views.findings import FindingsView
 from console.views.lifecycle import EraseLogsView, ExportLogsView
 from console.views.logs import LogDetailView, TenantLogsView
 from console.views.overview import OverviewView
+from console.views.policy import PolicyView
 from console.views.replay import ReplayAllView, ReplaySelectedView
+from console.views.rescrub import RescrubView
 
 
 def console_urlpatterns(site: AdminSite) -> list[URLPattern]:
@@ -39,6 +42,14 @@ def console_urlpatterns(site: AdminSite) -> list[URLPattern]:
             view(ReplayAllView),
             name="console_replay_all",
         ),
+        # Redaction: the policy page (with its tester), findings, re-scrub.
+        path(
+            "console/tenants/<str:tenant_id>/redaction-policy/",
+            view(PolicyView),
+            name="console_redaction_policy",
+        ),
+        path("console/tenants/<str:tenant_id>/findings/", view(FindingsView), name="console_findings"),
+        path("console/tenants/<str:tenant_id>/rescrub/", view(RescrubView), name="console_rescrub"),
         # Data lifecycle: the filtered list as NDJSON, and erasure (a range, or everything).
         path("console/tenants/<str:tenant_id>/export/", view(ExportLogsView), name="console_export_logs"),
         path("console/tenants/<str:tenant_id>/erase/", view(EraseLogsView), name="console_erase_logs"),

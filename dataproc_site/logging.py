@@ -1,4 +1,8 @@
-"""JSON log lines in the shape Cloud Logging reads from a container's stdout.
+"""Log lines: JSON in the shape Cloud Logging reads from a container's stdout, or lines for people.
+
+``LOG_FORMAT`` picks one (default: ``console`` under ``DJANGO_DEBUG``, ``json``
+otherwise). ``ConsoleFormatter`` writes what a person reads in a terminal: time,
+level, logger, message, then the same fields as ``key=value``, one line per record.
 
 Cloud Logging's agent turns each stdout line that is a JSON object into a structured
 entry and lifts special fields out of it: ``severity``, ``message``, ``time``,
@@ -146,3 +150,35 @@ def _stamp_context(factory):
 
 if not getattr(logging.getLogRecordFactory(), "stamps_trace_context", False):
     logging.setLogRecordFactory(_stamp_context(logging.getLogRecordFactory()))
+
+
+class ConsoleFormatter(JsonFormatter):
+    """``12:00:01.234 WARNING ingest.views queue unavailable  reason='...' logs=3 request_id=...``.
+
+    The fields are the JSON formatter's (bound context, extras, scrubbed the same
+    way), minus what only Cloud Logging reads (trace resource, span, source location).
+    """
+
+    _HIDDEN = frozenset(
+        {"severity", "message", "time", "logger", "httpRequest", SOURCE_KEY, TRACE_KEY, SPAN_KEY, SAMPLED_KEY}
+    )
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = json.loads(super().format(record))
+        stack_trace = entry.pop("stack_trace", None)
+        moment = datetime.fromtimestamp(record.created, UTC).strftime("%H:%M:%S.%f")[:-3]
+        fields = " ".join(
+            f"{key}={_console_value(value)}" for key, value in entry.items() if key not in self._HIDDEN
+        )
+        line = f"{moment} {record.levelname:<7} {record.name}  {record.getMessage()}"
+        if fields:
+            line = f"{line}  {fields}"
+        if stack_trace:
+            line = f"{line}\n{stack_trace}"
+        return line
+
+
+def _console_value(value: object) -> str:
+    if isinstance(value, str):
+        return value if value and " " not in value and "=" not in value else repr(value)
+    return json.dumps(value, default=str, separators=(",", ":"))

@@ -101,12 +101,8 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
     )
-    # The same backend, with the write lock queued for in Python between the threads
-    # of a process (see the module): in `make bench` drains, threads sleeping in
-    # SQLite's busy handler with the lock free held the worker to a third of its rate.
-    DATABASES["default"]["ENGINE"] = "dataproc_site.db_backends.sqlite3"
     # Kept across requests too: opening a SQLite connection (file, PRAGMAs, Django's
-    # SQL functions) per request halved the ingest rate in `make bench`.
+    # SQL functions) per request is a large share of a request's cost (bench/README.md).
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DATABASE_CONN_MAX_AGE", default=60))
@@ -285,6 +281,11 @@ if PROCESSING_DELAY_PER_CHAR < 0:
 # Demo only: lets a log ask to fail N times (see processing.pipeline). Never on
 # without DEBUG.
 PROCESSING_DEMO_FAILURES = DEBUG and env.bool("PROCESSING_DEMO_FAILURES", default=True)
+# How long a process trusts what it cached of a tenant's redaction policy: a saved policy
+# reaches every worker within this time (in the process that saved it, at once).
+REDACTION_POLICY_CACHE_SECONDS = env.float("REDACTION_POLICY_CACHE_SECONDS", default=5.0)
+if REDACTION_POLICY_CACHE_SECONDS < 0:
+    raise ImproperlyConfigured("REDACTION_POLICY_CACHE_SECONDS cannot be negative.")
 
 # Data lifecycle (docs/lifecycle.md). run_worker sweeps expired records and original text
 # (manage.py expire_logs) every EXPIRE_LOGS_INTERVAL_SECONDS; 0 turns it off. On by default
@@ -354,14 +355,21 @@ METRICS_MAX_TENANT_LABELS = env.int("METRICS_MAX_TENANT_LABELS", default=500)
 # Queue depth and age are asked of the backend at scrape time, at most this often.
 METRICS_QUEUE_STATS_SECONDS = env.float("METRICS_QUEUE_STATS_SECONDS", default=5.0)
 
-# Structured logging: one JSON object per line on stdout (Cloud Logging reads it).
+# Logging on stdout: one JSON object per line in production (Cloud Logging reads it),
+# readable lines for people under DEBUG (make run); LOG_FORMAT=json|console overrides.
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="console" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "console"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be 'json' or 'console', not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"json": {"()": "dataproc_site.logging.JsonFormatter"}},
+    "formatters": {
+        "json": {"()": "dataproc_site.logging.JsonFormatter"},
+        "console": {"()": "dataproc_site.logging.ConsoleFormatter"},
+    },
     "handlers": {
-        "stdout": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"}
+        "stdout": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT, "stream": "ext://sys.stdout"}
     },
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {

@@ -107,6 +107,7 @@ def record_success(
     if not saved:  # processed by an earlier delivery or an earlier copy: nothing changed
         return already_processed(envelope, attempt)
     metrics.record_processed(envelope)
+    metrics.record_findings(result.findings)
     return Outcome(ACK, status=STATUS_PROCESSED, attempts=attempt)
 
 

@@ -1,9 +1,12 @@
-"""What happens to one log: the simulated heavy work, then redaction.
+"""What happens to one log: the simulated heavy work, then redaction under the tenant's policy.
 
 ``handle(envelope)`` is the whole pipeline and knows nothing about queues or
 stores; ``processing.worker.decide`` wraps it with the store and the retry rules.
 It answers a ``WorkResult``: the redacted text and attributes, what redaction
-found (counts per detector) and the policy version it applied.
+found (counts per detector, text and attributes together) and the policy version
+it applied. The policy is the tenant's newest version, read after the work (so a
+change made meanwhile applies) through a cache at most ``REDACTION_POLICY_CACHE_SECONDS``
+old (``processing.tenant_redaction``); a tenant without one gets the default, version 0.
 
 The specification makes the work expensive on purpose: ``PROCESSING_DELAY_PER_CHAR``
 seconds of sleep per character (0.05 s: a 100-character log takes 5 s), read at
@@ -24,7 +27,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from core.envelope import LogEnvelope
-from processing.redaction import redact
+from processing.tenant_redaction import scrub_log, tenant_redactor
 
 DEMO_FAILURE_MARKER = re.compile(r"\[demo:fail=(?P<times>\d{1,4}|always)\]")
 
@@ -47,16 +50,19 @@ def handle(envelope: LogEnvelope, *, attempt: int = 1) -> WorkResult:
     """Process one log: the simulated work, then redaction of its text and attributes.
 
     ``attempt`` counts this log's attempts, this one included; only demo
-    failures look at it.
+    failures look at it. ``StoreUnavailable`` when the tenant's policy cannot be
+    read (the worker retries without counting an attempt).
     """
     simulate_work(envelope.text)
     if settings.PROCESSING_DEMO_FAILURES:
         raise_demo_failure(envelope.text, attempt)
-    attributes = {
-        name: redact(value) if isinstance(value, str) else value
-        for name, value in envelope.attributes.items()
-    }
-    return WorkResult(modified_data=redact(envelope.text), attributes=attributes)
+    scrubbed = scrub_log(tenant_redactor(envelope.tenant_id), envelope.text, envelope.attributes)
+    return WorkResult(
+        modified_data=scrubbed.text,
+        attributes=scrubbed.attributes,
+        findings=scrubbed.findings,
+        policy_version=scrubbed.policy_version,
+    )
 
 
 def simulated_work_seconds(text: str) -> float:

@@ -92,6 +92,8 @@ def _decide(envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, st
     try:
         with current_work_gate(), metrics.processing_timer():
             result = pipeline.handle(envelope, attempt=attempt)
+    except StoreUnavailable:
+        raise  # the tenant's policy could not be read: an outage, not the log's failure
     except Exception as exc:
         return outcomes.record_failure(store, envelope, error=outcomes.describe(exc), message_id=message_id)
     return outcomes.record_success(

@@ -32,6 +32,7 @@ from rest_framework.request import Request
 
 from core.errors import Forbidden, NotAuthenticated
 from dataproc_site.api.credentials import bearer_token
+from dataproc_site.transactions import write_transaction
 from tenants.models import Tenant, TenantAPIKey
 
 logger = logging.getLogger(__name__)
@@ -170,9 +171,10 @@ def _register(tenant_id: str) -> Tenant:
             f"Tenant {tenant_id!r} is unknown, and open mode registers tenants only while fewer than "
             f"{limit} exist; an operator must create it (manage.py create_tenant)."
         )
-    tenant, _ = Tenant.objects.get_or_create(
-        id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
-    )
+    with write_transaction():
+        tenant, _ = Tenant.objects.get_or_create(
+            id=tenant_id, defaults={"rate_limit_per_minute": settings.INGEST_DEFAULT_RATE_PER_MINUTE}
+        )
     return tenant
 
 

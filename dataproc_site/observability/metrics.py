@@ -114,6 +114,19 @@ STORE_WRITE_FAILURES = Counter(
     ["operation"],
 )
 
+# Redaction findings stored by the worker, by detector: the built-in detectors by name,
+# every tenant's custom rules under one label, so tenants' rule names never become series.
+REDACTION_DETECTOR_LABELS = ("phone", "email", "card", "ssn", "iban", "ip")
+REDACTION_CUSTOM_LABEL = "custom"
+REDACTION_FINDINGS = Counter(
+    "dataproc_redaction_findings",
+    "Values redacted in the logs the worker stored (text and attributes), by detector "
+    "(phone, email, card, ssn, iban, ip; every custom rule as custom).",
+    ["detector"],
+)
+for _detector in (*REDACTION_DETECTOR_LABELS, REDACTION_CUSTOM_LABEL):
+    REDACTION_FINDINGS.labels(_detector)  # every series exists from the start, at 0
+
 OUTCOME_PROCESSED = "processed"
 OUTCOME_DUPLICATE = "duplicate"
 OUTCOME_RETRIED = "retried"
@@ -211,6 +224,14 @@ def in_flight() -> Iterator[None]:
         yield
     finally:
         WORKER_IN_FLIGHT.dec()
+
+
+def record_findings(findings: dict[str, int]) -> None:
+    """One stored log's findings (``{detector: count}``; ``custom:<rule>`` counts as ``custom``)."""
+    for detector, count in findings.items():
+        label = detector if detector in REDACTION_DETECTOR_LABELS else REDACTION_CUSTOM_LABEL
+        if count > 0:
+            REDACTION_FINDINGS.labels(label).inc(count)
 
 
 def record_lease_expired(count: int = 1) -> None:

@@ -1,8 +1,13 @@
 import json
 import logging
+import os
+import subprocess
+import sys
 from dataclasses import dataclass
 
-from dataproc_site.logging import REDACTED, SPAN_KEY, TRACE_KEY, JsonFormatter
+import pytest
+
+from dataproc_site.logging import REDACTED, SPAN_KEY, TRACE_KEY, ConsoleFormatter, JsonFormatter
 from dataproc_site.observability import context
 
 
@@ -85,3 +90,74 @@ def test_an_exception_is_logged_with_its_stack_trace(log_lines):
     (line,) = log_lines()
     assert line["severity"] == "ERROR"
     assert "ValueError: boom" in line["stack_trace"]
+
+
+def console_line(logger_name: str, message: str, *args, **extra) -> str:
+    record = logging.getLogger(logger_name).makeRecord(
+        logger_name, logging.WARNING, __file__, 1, message, args, None, extra=extra
+    )
+    return ConsoleFormatter().format(record)
+
+
+def test_the_console_format_is_one_readable_line_with_key_value_fields():
+    trace = context.TraceContext(request_id="req-9", trace_id="a" * 32, span_id="b" * 16, tenant_id="acme")
+    with context.bound(trace):
+        line = console_line(
+            "ingest.views", "queue %s; upload refused", "unavailable", logs=3, reason="broker down"
+        )
+
+    assert "\n" not in line
+    time_part, level, logger_name, rest = line.split(None, 3)
+    assert len(time_part) == len("12:00:01.234")
+    assert (level, logger_name) == ("WARNING", "ingest.views")
+    assert rest.startswith("queue unavailable; upload refused  ")
+    assert "request_id=req-9" in rest and "tenant_id=acme" in rest
+    assert "logs=3" in rest and "reason='broker down'" in rest
+    assert "googleapis" not in rest  # Cloud Logging's fields are for the JSON format only
+
+
+def test_the_console_format_scrubs_what_the_json_format_scrubs():
+    line = console_line("dataproc.test", "received", text="User 555-0199", api_key="k.secret")
+
+    assert "555-0199" not in line and "k.secret" not in line
+    assert f"text={REDACTED}" in line
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"DJANGO_DEBUG": "1"}, "ConsoleFormatter"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50}, "JsonFormatter"),
+        ({"DJANGO_DEBUG": "1", "LOG_FORMAT": "json"}, "JsonFormatter"),
+        ({"DJANGO_DEBUG": "0", "DJANGO_SECRET_KEY": "x" * 50, "LOG_FORMAT": "console"}, "ConsoleFormatter"),
+    ],
+)
+def test_debug_chooses_readable_lines_and_log_format_overrides(environment, expected):
+    code = (
+        "from django.conf import settings; import django; django.setup(); "
+        "print(settings.LOGGING['formatters'][settings.LOG_FORMAT]['()'])"
+    )
+    inherited = {name: value for name, value in os.environ.items() if name != "LOG_FORMAT"}
+    env = {**inherited, "DJANGO_SETTINGS_MODULE": "dataproc_site.settings", **environment}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+
+    assert result.stdout.strip().endswith(expected)
+
+
+def test_an_unknown_log_format_fails_at_start_up():
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "dataproc_site.settings",
+        "DJANGO_DEBUG": "1",
+        "LOG_FORMAT": "xml",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT must be 'json' or 'console'" in result.stderr

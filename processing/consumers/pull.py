@@ -44,6 +44,7 @@ from processing.consumers.rules import (
     DrainWatch,
     ExpireHandler,
     MessageHandler,
+    give_up,
 )
 from processing.db import release_thread_connections
 from processing.queues.base import BaseQueue, ReceivedMessage
@@ -55,13 +56,13 @@ STOP_CHECK_SECONDS = 0.25
 MAX_PULL_BACKOFF_SECONDS = 30.0
 # With messages in flight, the pulling thread waits until a quarter of a batch of
 # handlers is idle, or this long after its last pull, before pulling again: a pull
-# per finished message (one claim transaction each on the database queue) cost
-# more than the messages' own work in `make bench` drains.
+# per finished message (one claim transaction each on the database queue) costs
+# more than quick messages' own work (bench/README.md, worker drain).
 REFILL_WAIT_SECONDS = 0.02
 # While messages take less than this to handle (no simulated work: redaction and a
 # few writes), the consumer holds up to a batch more than it has handlers, so a
 # handler that finishes takes its next message at once instead of waiting for the
-# next claim; in `make bench` drains that doubled the rate at --concurrency 16.
+# next claim (bench/README.md, worker drain).
 # Slower messages are pulled only for idle handlers, as above.
 QUICK_HANDLING_SECONDS = 0.05
 # Weight of the newest message in the running mean of handling times.
@@ -93,8 +94,8 @@ class PullConsumer:
         lease_seconds: float,
         batch_size: int | None = None,
         # How often an idle consumer looks for new messages: on the database queue,
-        # end-to-end latency is about half of it plus the work (1.0 s gave a p50 of
-        # 600 ms in `make bench`; 0.1 s costs an idle worker ten cheap queries a second).
+        # end-to-end latency is about half of it plus the work; 0.1 s costs an idle
+        # worker ten cheap queries a second (bench/README.md, end to end).
         poll_interval: float = 0.1,
         renew_interval: float | None = None,
         shutdown_grace_seconds: float | None = None,
@@ -254,23 +255,7 @@ class PullConsumer:
                 for delivery in self._in_flight.values():
                     if delivery.message is message:
                         delivery.expired = True
-            logger.error(
-                "message past its work deadline; giving it up",
-                extra={"message_id": message.message_id, "ran_seconds": round(ran_seconds, 1)},
-            )
-            try:
-                if self.expire is not None:
-                    self.expire(message, ran_seconds)
-                else:
-                    self.queue.nack(message, HANDLER_ERROR_DELAY_SECONDS)
-            except Exception:
-                logger.warning(
-                    "could not give up an overdue message; its lease runs out instead",
-                    exc_info=True,
-                    extra={"message_id": message.message_id},
-                )
-            if self.drain is not None:
-                self.drain.handled(message, "retry")
+            give_up(self.queue, message, ran_seconds, expire=self.expire, drain=self.drain)
             # The hung handler keeps its thread; the others keep the concurrency.
             self._start_thread()
 
@@ -356,8 +341,8 @@ class PullConsumer:
             except stdlib_queue.Empty:
                 # Idle: hand the connection back before waiting on (see processing.db).
                 # A thread that gets its next message within moments keeps it:
-                # reconnecting for every message cost about a third of the worker's
-                # time in `make bench` drains, and a fifth even between pulls.
+                # reconnecting for every message is a large share of a quick message's
+                # cost (bench/README.md, worker drain).
                 release_thread_connections()
                 delivery = self._tasks.get()
             if delivery is None:

@@ -17,6 +17,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
@@ -24,7 +25,9 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from processing.queues.base import ReceivedMessage
+from processing.queues.base import BaseQueue, ReceivedMessage
+
+logger = logging.getLogger(__name__)
 
 HANDLER_ERROR_DELAY_SECONDS = 10.0
 
@@ -87,6 +90,34 @@ class Deadlines:
         """Messages given up on whose handler has not returned yet."""
         with self._lock:
             return sum(1 for running in self._running.values() if running.expired)
+
+
+def give_up(
+    queue: BaseQueue,
+    message: ReceivedMessage,
+    ran_seconds: float,
+    *,
+    expire: ExpireHandler | None,
+    drain: DrainWatch | None,
+) -> None:
+    """What every consumer does with a message past its deadline: record it failed, hand it back."""
+    logger.error(
+        "message past its work deadline; giving it up",
+        extra={"message_id": message.message_id, "ran_seconds": round(ran_seconds, 1)},
+    )
+    try:
+        if expire is not None:
+            expire(message, ran_seconds)
+        else:
+            queue.nack(message, HANDLER_ERROR_DELAY_SECONDS)
+    except Exception:
+        logger.warning(
+            "could not give up an overdue message; its lease runs out instead",
+            exc_info=True,
+            extra={"message_id": message.message_id},
+        )
+    if drain is not None:
+        drain.handled(message, RETRY)
 
 
 @dataclass

@@ -37,6 +37,7 @@ from processing.consumers.rules import (
     DrainWatch,
     ExpireHandler,
     MessageHandler,
+    give_up,
 )
 from processing.db import release_thread_connections
 from processing.queues.base import QueueUnavailable, ReceivedMessage
@@ -127,19 +128,7 @@ class StreamingConsumer:
 
     def _expire_overdue(self) -> None:
         for message, ran_seconds in self.deadlines.expire_overdue():
-            logger.error(
-                "message past its work deadline; giving it up",
-                extra={"message_id": message.message_id, "ran_seconds": round(ran_seconds, 1)},
-            )
-            try:
-                if self.expire is not None:
-                    self.expire(message, ran_seconds)
-                else:
-                    self.queue.nack(message, HANDLER_ERROR_DELAY_SECONDS)
-            except Exception:
-                logger.warning("could not give up an overdue message", exc_info=True)
-            if self.drain is not None:
-                self.drain.handled(message, "retry")
+            give_up(self.queue, message, ran_seconds, expire=self.expire, drain=self.drain)
 
     def idle_for(self) -> float:
         """How long nothing has been in flight (a message given up on past its deadline aside)."""

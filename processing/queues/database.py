@@ -35,6 +35,7 @@ from django.utils import timezone
 from core.envelope import LogEnvelope
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.observability import metrics
+from dataproc_site.transactions import write_transaction
 from processing.models import QueueMessage
 from processing.queues.base import BaseQueue, QueueStats, QueueUnavailable, ReceivedMessage
 
@@ -69,26 +70,24 @@ class DatabaseQueue(BaseQueue):
     """Queue on the ``processing.QueueMessage`` table of the default database."""
 
     def __init__(self) -> None:
-        # Concurrent publishes (API threads) and acks (worker threads) of this process
-        # share one transaction each way; see dataproc_site.coalescing. In ``make
-        # bench`` the shared publish commit took /ingest's p99 at 16 connections from
-        # ~700 ms (threads queued in SQLite's sleeping busy handler) to ~200 ms.
-        self._insert_together = Coalescer(self._insert_rows, shared_errors=(DatabaseError,))
+        # Concurrent publishes (API threads: single logs and batches alike) and acks
+        # (worker threads) of this process share one transaction each way; see
+        # dataproc_site.coalescing. One process then asks SQLite for its write lock once
+        # per group, not once per request: its threads queue in Python, in order,
+        # rather than in SQLite's busy handler, which sleeps while the lock is free
+        # (bench/README.md, "The embedded queue under batch load").
+        self._insert_together = Coalescer(self._insert_row_groups, shared_errors=(DatabaseError,))
         self._ack_together = Coalescer(self.ack_many, shared_errors=(QueueUnavailable,))
         self._backlog_seen = False
 
     @_unavailable_on_database_error
     def publish(self, envelope: LogEnvelope) -> str:
-        row = QueueMessage(**self._new_row(envelope, timezone.now()))
-        if connection.in_atomic_block:
-            # The caller's transaction decides; it must not commit other threads' rows.
-            return self._insert_rows([row])[0]
-        return self._insert_together(row)
+        return self.publish_many([envelope])[0]
 
     @staticmethod
     def _insert_rows(rows: list[QueueMessage]) -> list[str]:
         own_transaction = not connection.in_atomic_block
-        with transaction.atomic():
+        with write_transaction():
             if own_transaction and connection.vendor == "postgresql":
                 # A lock held elsewhere (a migration, a stuck transaction) refuses the
                 # publish within seconds, as SQLite's busy timeout does, rather than
@@ -101,12 +100,26 @@ class DatabaseQueue(BaseQueue):
     @_unavailable_on_database_error
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
         now = timezone.now()
-        return self._insert_rows([QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes])
+        rows = [QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes]
+        if connection.in_atomic_block:
+            # The caller's transaction decides; it must not commit other threads' rows.
+            return self._insert_rows(rows)
+        return self._insert_together(rows)
+
+    @classmethod
+    def _insert_row_groups(cls, groups: list[list[QueueMessage]]) -> list[list[str]]:
+        """Several callers' rows in one transaction; each caller gets its own ids back."""
+        ids = cls._insert_rows([row for group in groups for row in group])
+        answers, start = [], 0
+        for group in groups:
+            answers.append(ids[start : start + len(group)])
+            start += len(group)
+        return answers
 
     @_unavailable_on_database_error
     def replay(self, envelope: LogEnvelope) -> str:
         """Publish the log again and drop its dead-lettered copies, in one transaction."""
-        with transaction.atomic():
+        with write_transaction():
             QueueMessage.objects.filter(
                 state=QueueMessage.STATE_DEAD, tenant_id=envelope.tenant_id, log_id=envelope.log_id
             ).delete()
@@ -124,7 +137,7 @@ class DatabaseQueue(BaseQueue):
             # An idle worker polls often; on SQLite the claim transaction would take
             # the write lock (IMMEDIATE) each time, in the way of the API's inserts.
             return []
-        with transaction.atomic():
+        with write_transaction():
             candidates = claimable.order_by("available_at", "id")
             if connection.features.has_select_for_update_skip_locked:
                 candidates = candidates.select_for_update(skip_locked=True)
@@ -136,7 +149,8 @@ class DatabaseQueue(BaseQueue):
             previous_tokens = {row.id: row.lease_token for row in rows}
             # Still ready and due, checked through an expression rather than "state =
             # 'ready'": given that, SQLite's planner walks the claimable index over the
-            # whole backlog (20,000 rows in `make bench`) instead of the few primary keys.
+            # whole backlog instead of the few primary keys (bench/README.md, "Claims by
+            # primary key").
             claimed_count = (
                 QueueMessage.objects.alias(current_state=Coalesce("state", Value("")))
                 .filter(id__in=previous_tokens, current_state=QueueMessage.STATE_READY, available_at__lte=now)
@@ -199,7 +213,7 @@ class DatabaseQueue(BaseQueue):
             lease = self._lease(message)
             row_ids_by_token[lease.token].append(lease.row_id)
         deleted = 0
-        with transaction.atomic():
+        with write_transaction():
             for token, row_ids in row_ids_by_token.items():
                 deleted += QueueMessage.objects.filter(
                     id__in=row_ids, lease_token=token, state=QueueMessage.STATE_READY
@@ -210,13 +224,17 @@ class DatabaseQueue(BaseQueue):
     @_unavailable_on_database_error
     def nack(self, message: ReceivedMessage, delay_seconds: float = 0.0) -> None:
         available_at = timezone.now() + timedelta(seconds=max(delay_seconds, 0.0))
-        if not self._held(message).update(available_at=available_at, lease_token=None):
+        with write_transaction():
+            given_back = self._held(message).update(available_at=available_at, lease_token=None)
+        if not given_back:
             logger.info("stale nack ignored", extra={"message_id": message.message_id})
 
     @_unavailable_on_database_error
     def extend_lease(self, message: ReceivedMessage, lease_seconds: float) -> None:
         available_at = timezone.now() + timedelta(seconds=lease_seconds)
-        if not self._held(message).update(available_at=available_at):
+        with write_transaction():
+            extended = self._held(message).update(available_at=available_at)
+        if not extended:
             logger.info("lease extension of a lost lease ignored", extra={"message_id": message.message_id})
 
     @_unavailable_on_database_error
@@ -225,9 +243,11 @@ class DatabaseQueue(BaseQueue):
         if message.lease is None:
             self._insert_dead(message.envelope.to_json(), message.envelope.tenant_id, message.envelope.log_id)
             return
-        if not self._held(message).update(
-            state=QueueMessage.STATE_DEAD, lease_token=None, dead_lettered_at=timezone.now()
-        ):
+        with write_transaction():
+            set_aside = self._held(message).update(
+                state=QueueMessage.STATE_DEAD, lease_token=None, dead_lettered_at=timezone.now()
+            )
+        if not set_aside:
             logger.info("stale dead-letter ignored", extra={"message_id": message.message_id})
 
     @_unavailable_on_database_error

@@ -290,6 +290,33 @@ class QueueContract:
             stats = queue_backend.queue.stats()
             assert (stats.depth, stats.dead_lettered) == (0, 1)
 
+    def test_a_payload_that_is_not_an_envelope_is_kept_aside_never_delivered(self, queue_backend):
+        queue_backend.queue.dead_letter_payload(
+            b"\xff not an envelope", message_id="raw-1", reason="not JSON"
+        )
+
+        assert pull_nothing_for(queue_backend) == []
+        if queue_backend.exact_stats:
+            assert queue_backend.queue.stats().dead_lettered == 1
+
+    def test_a_message_without_a_lease_is_dead_lettered_as_a_new_dead_letter(self, queue_backend):
+        """A push delivery has no lease (the HTTP answer acknowledges it): it is kept all the same."""
+        envelope = make_envelope()
+        pushed = ReceivedMessage(
+            message_id="pushed-1", envelope=envelope, delivery_attempt=5, published_at=None
+        )
+
+        queue_backend.queue.dead_letter(pushed)
+
+        assert pull_nothing_for(queue_backend) == []
+        if queue_backend.exact_stats:
+            assert queue_backend.queue.stats().dead_lettered == 1
+        queue_backend.queue.replay(envelope)
+        [again] = pull_until(queue_backend, 1)
+        assert again.envelope == envelope
+        if queue_backend.exact_stats:
+            assert queue_backend.queue.stats().dead_lettered == 0
+
     def test_replay_puts_a_dead_lettered_log_back_on_the_queue(self, queue_backend):
         envelope = make_envelope()
         queue_backend.queue.publish(envelope)

@@ -8,6 +8,9 @@ from django.test import override_settings
 from processing import pipeline
 from processing.tests.conftest import make_envelope
 
+# The work reads the tenant's redaction policy from the registry.
+pytestmark = pytest.mark.django_db
+
 
 def test_it_returns_the_redacted_text():
     assert pipeline.handle(make_envelope("User 555-0199 accessed the system")).modified_data == (

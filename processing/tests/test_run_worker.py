@@ -4,6 +4,7 @@ import io
 import json
 import signal
 import threading
+import time
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -17,6 +18,15 @@ from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, get_store
 
 # Handler threads use database connections of their own: they must see committed rows.
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def wait_until(condition, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.05)
+    return condition()
 
 
 def run_worker(*args: str) -> list[dict]:
@@ -118,3 +128,53 @@ def test_the_previous_signal_handlers_are_restored_after_the_command():
     run_worker()
 
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGINT)) == before
+
+
+@override_settings(WORKER_MAX_ATTEMPTS=2)
+def test_drain_ends_with_an_error_once_only_messages_that_keep_failing_remain(monkeypatch):
+    """A dead letter turned into a nack (here: every outcome) used to keep --drain waiting forever."""
+    from processing import worker
+    from processing.outcomes import RETRY, Outcome
+
+    get_queue().publish(make_envelope("never gets done", log_id="stuck"))
+    monkeypatch.setattr(worker, "decide", lambda *args, **kwargs: Outcome(RETRY, delay_seconds=0.0))
+    stdout = io.StringIO()
+
+    with pytest.raises(CommandError, match=r"--drain gave up: 1 message\(s\) kept failing"):
+        call_command(
+            "run_worker", "--drain", "--drain-idle-seconds", "0.2", "--concurrency", "2", stdout=stdout
+        )
+
+    stopped = json.loads(stdout.getvalue().splitlines()[-1])
+    assert (stopped["event"], stopped["reason"]) == ("worker stopped", "stuck")
+    assert stopped["outcomes"]["retry"] >= 3
+    assert QueueMessage.objects.filter(log_id="stuck").count() == 1  # still queued, nothing lost
+
+
+def test_a_message_past_its_work_deadline_counts_as_a_failed_attempt(monkeypatch, settings):
+    settings.WORKER_MESSAGE_DEADLINE_SECONDS = 0.5
+    settings.WORKER_MAX_ATTEMPTS = 1
+    release = threading.Event()
+    from processing import pipeline
+
+    real_handle = pipeline.handle
+
+    def hangs(envelope, attempt=1):
+        if envelope.log_id == "hangs":
+            release.wait(30)
+        return real_handle(envelope, attempt=attempt)
+
+    monkeypatch.setattr(pipeline, "handle", hangs)
+    get_queue().publish_many([make_envelope(log_id="hangs"), make_envelope(log_id="fine")])
+    try:
+        # One handler: "fine" is only processed because the hung one was given up on.
+        _started, stopped = run_worker("--concurrency", "1", "--lease-seconds", "0.3")
+        record = get_store().get("acme", "hangs")
+        assert (record.status, record.attempts) == (STATUS_DEAD_LETTERED, 1)
+        assert record.last_error.startswith("WorkDeadlineExceeded")
+        assert get_store().get("acme", "fine").status == STATUS_PROCESSED
+        assert stopped["outcomes"]["expired"] == 1
+    finally:
+        release.set()
+    # The handler that hung finishes at last: a late success is kept, as any redelivery's would be.
+    assert wait_until(lambda: get_store().get("acme", "hangs").status == STATUS_PROCESSED)

@@ -84,27 +84,29 @@ class BaseLogStore:
         redacted ones; None: the envelope's), ``findings`` and ``policy_version``
         come from the work; ``retention`` sets the expiry timestamps.
         """
-        raise NotImplementedError("subclasses of BaseLogStore must provide a save_result() method")
+        return self.save_processed(
+            ProcessedLog(
+                envelope,
+                modified_data,
+                message_id,
+                processed_at,
+                findings or {},
+                policy_version,
+                attributes,
+                retention,
+            )
+        )
+
+    def save_processed(self, result: ProcessedLog) -> bool:
+        """One ``save_result``; backends that share one write among concurrent callers override this."""
+        return self.save_results([result])[0]
 
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
-        """``save_result`` for each of ``results``, in order; backends that can batch override this.
+        """``save_result`` for each of ``results``, in order, in one transaction or commit where it can.
 
-        An override writes them in one transaction or commit where it can; each
-        result is still idempotent on its own (False for a log processed already).
+        Each result is still idempotent on its own (False for a log processed already).
         """
-        return [
-            self.save_result(
-                result.envelope,
-                modified_data=result.modified_data,
-                message_id=result.message_id,
-                processed_at=result.processed_at,
-                findings=result.findings,
-                policy_version=result.policy_version,
-                attributes=result.attributes,
-                retention=result.retention,
-            )
-            for result in results
-        ]
+        raise NotImplementedError("subclasses of BaseLogStore must provide a save_results() method")
 
     def record_failure(
         self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
@@ -170,6 +172,28 @@ class BaseLogStore:
 
     def close(self) -> None:
         """Release clients and connections held by this backend."""
+
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        """Replace a processed record's redacted text, attributes and findings after a re-scrub.
+
+        Only a ``processed`` record whose ``policy_version`` is lower than
+        ``policy_version`` changes (versions only grow), so a re-scrub run twice, or
+        an older run finishing after a newer one, changes nothing; True when it
+        changed. Status, attempts, the original text, ``processed_at`` and
+        ``message_id`` stay as they are; ``updated_at`` moves.
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide a save_rescrubbed() method")
 
     # -- data lifecycle: retention sweep, erasure, export, search ---------------------
 

@@ -23,7 +23,6 @@ from django.db import (
     InterfaceError,
     OperationalError,
     connections,
-    transaction,
 )
 from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
@@ -46,6 +45,7 @@ from core.records import (
     event_time_of,
 )
 from dataproc_site.coalescing import Coalescer
+from dataproc_site.transactions import write_transaction
 from tenants.models import StoredLog
 from tenants.stores.base import LIFECYCLE_BATCH, BaseLogStore, SearchPage, StoreUnavailable
 
@@ -157,40 +157,14 @@ class DatabaseLogStore(BaseLogStore):
     def _insert(self, **fields) -> bool:
         """Insert a new row; False when another writer created it first."""
         try:
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 self._objects().create(**fields)
         except IntegrityError:
             return False
         return True
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
-        """Mark the log processed.
-
-        ``attempts`` then counts every attempt, this one included; ``last_error``
-        keeps the error of the last failed one, if any, as history. Concurrent
-        calls from the worker's threads share one transaction (``save_results``).
-        """
-        result = ProcessedLog(
-            envelope,
-            modified_data,
-            message_id,
-            processed_at,
-            findings or {},
-            policy_version,
-            attributes,
-            retention,
-        )
+    def save_processed(self, result: ProcessedLog) -> bool:
+        """Concurrent calls from the worker's threads share one transaction (``save_results``)."""
         if connections[self.using].in_atomic_block:
             # The caller's transaction decides; it must not commit other threads' rows.
             return self.save_results([result])[0]
@@ -208,7 +182,7 @@ class DatabaseLogStore(BaseLogStore):
         """
         rows = [StoredLog(**self._processed_row(result)) for result in results]
         try:
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 self._objects().bulk_create(rows)
         except IntegrityError:
             return [self._save_one(result) for result in results]
@@ -281,7 +255,7 @@ class DatabaseLogStore(BaseLogStore):
         for _ in range(_MAX_WRITE_ROUNDS):
             # The increment happens in SQL and the read-back in the same transaction,
             # which holds the row's write lock: each caller sees its own count.
-            with transaction.atomic(using=self.using):
+            with write_transaction(using=self.using):
                 rows = self._rows(envelope.tenant_id, envelope.log_id)
                 updated = rows.exclude(status=STATUS_PROCESSED).update(
                     status=STATUS_RETRYING,
@@ -319,11 +293,12 @@ class DatabaseLogStore(BaseLogStore):
 
     @_unavailable_as_store_error
     def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
-        updated = (
-            self._rows(tenant_id, log_id)
-            .exclude(status=STATUS_PROCESSED)
-            .update(status=STATUS_DEAD_LETTERED, updated_at=timezone.now())
-        )
+        with write_transaction(using=self.using):
+            updated = (
+                self._rows(tenant_id, log_id)
+                .exclude(status=STATUS_PROCESSED)
+                .update(status=STATUS_DEAD_LETTERED, updated_at=timezone.now())
+            )
         if not updated:
             logger.info(
                 "dead-letter mark skipped: no unprocessed record",
@@ -332,9 +307,10 @@ class DatabaseLogStore(BaseLogStore):
 
     @_unavailable_as_store_error
     def mark_replayed(self, tenant_id: str, log_id: str) -> None:
-        self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
-            status=STATUS_RETRYING, attempts=0, updated_at=timezone.now()
-        )
+        with write_transaction(using=self.using):
+            self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
+                status=STATUS_RETRYING, attempts=0, updated_at=timezone.now()
+            )
 
     # -- reads ----------------------------------------------------------------------
 
@@ -470,6 +446,33 @@ class DatabaseLogStore(BaseLogStore):
 
     def close(self) -> None:
         """Connections belong to Django (one per thread); nothing to release here."""
+
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    @_unavailable_as_store_error
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        """One conditional UPDATE: processed, and scrubbed under an older version."""
+        updated = (
+            self._rows(tenant_id, log_id)
+            .filter(status=STATUS_PROCESSED, policy_version__lt=policy_version)
+            .update(
+                modified_data=modified_data,
+                attributes=dict(attributes),
+                findings=dict(findings),
+                policy_version=policy_version,
+                updated_at=timezone.now(),
+            )
+        )
+        return updated == 1
 
     # -- data lifecycle: retention sweep, erasure, export, search ---------------------
     # Counts, the tenant list and activity are computed from the rows, so they follow

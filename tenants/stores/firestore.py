@@ -223,31 +223,9 @@ class FirestoreLogStore(FirestoreBookkeeping, BaseLogStore):
 
     # -- writes -------------------------------------------------------------------
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
+    def save_processed(self, result: ProcessedLog) -> bool:
         """Concurrent saves from the worker's threads share one commit (``save_results``)."""
-        return self._save_together(
-            ProcessedLog(
-                envelope,
-                modified_data,
-                message_id,
-                processed_at,
-                findings or {},
-                policy_version,
-                attributes,
-                retention,
-            )
-        )
+        return self._save_together(result)
 
     @unavailable_as_store_error
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
@@ -510,6 +488,41 @@ class FirestoreLogStore(FirestoreBookkeeping, BaseLogStore):
                 client.close()
             except Exception:
                 logger.debug("closing the Firestore client failed", exc_info=True)
+
+    # -- re-scrub (redaction policy) ------------------------------------------------
+
+    @unavailable_as_store_error
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        """Read, check (processed, older version), update under the read's precondition."""
+
+        def plan(current: dict | None) -> Change:
+            if (
+                current is None
+                or current.get("status") != STATUS_PROCESSED
+                or int(current.get("policy_version", 0)) >= policy_version
+            ):
+                return Change(result=False)
+            return Change(
+                result=True,
+                fields={
+                    "modified_data": modified_data,
+                    "attributes": dict(attributes),
+                    "findings": dict(findings),
+                    "policy_version": policy_version,
+                    "updated_at": datetime.now(UTC),
+                },
+            )
+
+        return self._write(tenant_id, log_id, plan)
 
     # -- data lifecycle: retention sweep, erasure, export, search ---------------------
     # A deletion commits together with the counter and activity decrements of what it

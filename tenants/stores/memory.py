@@ -81,30 +81,6 @@ class MemoryLogStore(BaseLogStore):
             original_text_expires_at=retention.original_text_expires_at if retention.keep_original else None,
         )
 
-    def save_result(
-        self,
-        envelope: LogEnvelope,
-        *,
-        modified_data: str,
-        message_id: str,
-        processed_at: datetime,
-        findings: dict | None = None,
-        policy_version: int = 0,
-        attributes: dict | None = None,
-        retention: Retention = KEEP_FOREVER,
-    ) -> bool:
-        result = ProcessedLog(
-            envelope,
-            modified_data,
-            message_id,
-            processed_at,
-            findings or {},
-            policy_version,
-            attributes,
-            retention,
-        )
-        return self.save_results([result])[0]
-
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
         self._check_up()
         saved = []
@@ -265,6 +241,30 @@ class MemoryLogStore(BaseLogStore):
 
     def check(self) -> None:
         self._check_up()
+
+    # -- re-scrub (redaction policy) --------------------------------------------------
+
+    def save_rescrubbed(
+        self,
+        tenant_id: str,
+        log_id: str,
+        *,
+        modified_data: str,
+        attributes: dict,
+        findings: dict,
+        policy_version: int,
+    ) -> bool:
+        self._check_up()
+        with self._lock:
+            record = self._records.get((tenant_id, log_id))
+            if record is None or record.status != STATUS_PROCESSED or record.policy_version >= policy_version:
+                return False
+            record.modified_data = modified_data
+            record.attributes = dict(attributes)
+            record.findings = dict(findings)
+            record.policy_version = policy_version
+            record.updated_at = timezone.now()
+            return True
 
     # -- data lifecycle: retention sweep, erasure, export, search ---------------------
 

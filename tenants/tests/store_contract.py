@@ -8,8 +8,8 @@ Adding a backend (Firestore, say) takes two things:
 
 1. a fixture ``firestore_log_store`` that yields a ready ``BaseLogStore`` (and skips
    through ``conftest.require_or_skip`` when its emulator is missing), visible to
-   ``test_store_contract.py`` (define it in ``tenants/tests/conftest.py``, or
-   import it into that module next to ``database_log_store``);
+   ``test_store_contract.py`` (define it in that module next to
+   ``database_log_store``, or in a plugin the root ``conftest.py`` loads);
 2. one line in ``STORE_BACKENDS``:
    ``pytest.param("firestore", marks=pytest.mark.emulators),``.
 
@@ -689,6 +689,100 @@ class LogStoreContract:
         assert sorted(results) == [False, False, False, True]
         record = log_store.get(tenant, "raced")
         assert (record.status, record.attempts) == (STATUS_PROCESSED, 1)
+
+    # -- re-scrub (redaction policy) ----------------------------------------------
+
+    def _rescrub(self, store: BaseLogStore, tenant: str, log_id: str, version: int, text: str) -> bool:
+        return store.save_rescrubbed(
+            tenant,
+            log_id,
+            modified_data=text,
+            attributes={"caller": "[PHONE]", "status": 200},
+            findings={"phone": 2},
+            policy_version=version,
+        )
+
+    def test_a_rescrub_replaces_the_redacted_text_attributes_findings_and_version_only(
+        self, log_store, tenant
+    ):
+        envelope = dataclasses.replace(
+            make_envelope(tenant, "log-1", text="Call 555-0199"), attributes={"caller": "555-0100"}
+        )
+        fail(log_store, envelope)
+        log_store.save_result(
+            envelope,
+            modified_data="Call [REDACTED]",
+            message_id="m-2",
+            processed_at=BASE_TIME,
+            findings={"phone": 1},
+            policy_version=1,
+            attributes={"caller": "555-0100"},
+        )
+        before = log_store.get(tenant, "log-1")
+
+        assert self._rescrub(log_store, tenant, "log-1", 2, "Call [PHONE]") is True
+
+        after = log_store.get(tenant, "log-1")
+        assert (after.modified_data, after.attributes, after.findings, after.policy_version) == (
+            "Call [PHONE]",
+            {"caller": "[PHONE]", "status": 200},
+            {"phone": 2},
+            2,
+        )
+        assert (
+            after.status,
+            after.attempts,
+            after.last_error,
+            after.original_text,
+            after.processed_at,
+            after.message_id,
+            after.received_at,
+        ) == (
+            before.status,
+            before.attempts,
+            before.last_error,
+            before.original_text,
+            before.processed_at,
+            before.message_id,
+            before.received_at,
+        )
+        assert after.updated_at >= before.updated_at
+        assert log_store.counts(tenant) == {STATUS_PROCESSED: 1, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 0}
+
+    def test_a_rescrub_under_the_same_or_an_older_version_changes_nothing(self, log_store, tenant):
+        process(log_store, make_envelope(tenant, "log-1"))
+        assert self._rescrub(log_store, tenant, "log-1", 3, "v3 text") is True
+        rescrubbed = log_store.get(tenant, "log-1")
+
+        assert self._rescrub(log_store, tenant, "log-1", 3, "v3 again") is False
+        assert self._rescrub(log_store, tenant, "log-1", 2, "an older run finishing late") is False
+
+        assert log_store.get(tenant, "log-1") == rescrubbed
+
+    def test_a_rescrub_leaves_unprocessed_and_unknown_records_alone(self, log_store, tenant):
+        fail(log_store, make_envelope(tenant, "retrying"))
+        dead = make_envelope(tenant, "dead")
+        fail(log_store, dead)
+        log_store.mark_dead_lettered(tenant, "dead")
+        before = log_store.get_many([(tenant, "retrying"), (tenant, "dead")])
+
+        assert self._rescrub(log_store, tenant, "retrying", 5, "x") is False
+        assert self._rescrub(log_store, tenant, "dead", 5, "x") is False
+        assert self._rescrub(log_store, tenant, "missing", 5, "x") is False
+
+        assert log_store.get_many([(tenant, "retrying"), (tenant, "dead")]) == before
+        assert log_store.get(tenant, "missing") is None
+
+    def test_a_rescrub_touches_only_its_own_tenants_record(self, log_store, tenant):
+        other_tenant = new_tenant_id("other")
+        process(log_store, make_envelope(tenant, "shared", text="mine 555-0199"))
+        process(log_store, make_envelope(other_tenant, "shared", text="theirs 555-0199"))
+        theirs = log_store.get(other_tenant, "shared")
+
+        assert self._rescrub(log_store, tenant, "shared", 1, "mine [PHONE]") is True
+
+        assert log_store.get(other_tenant, "shared") == theirs
+        assert log_store.get(tenant, "shared").modified_data == "mine [PHONE]"
 
     # -- data lifecycle: retention sweep, erasure, export, search ---------------------
 

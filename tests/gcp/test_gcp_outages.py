@@ -162,6 +162,7 @@ class EmulatorWedged(Exception):
     """After the kill the subscription delivered nothing at all to a fresh worker."""
 
 
+@pytest.mark.timeout(900)  # up to KILL_ATTEMPTS emulator restarts, each waiting out the lease
 def test_kill_9_of_a_worker_loses_nothing(google_backends, pubsub_emulator, tmp_path, settings):
     for attempt in range(1, KILL_ATTEMPTS + 1):
         if attempt > 1:

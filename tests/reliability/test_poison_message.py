@@ -25,23 +25,23 @@ from django.test import Client
 from django.urls import reverse
 
 from processing import pipeline
-from processing.redaction import redact
+from processing.tenant_redaction import scrub_log
 from tenants.stores import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING, get_store
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
 
 MAX_ATTEMPTS = 3
-POISON = "Order 555-0142 ships to Zoë ✓ POISON"
+POISON = "Caller 555-0142 ships to Zoë ✓ POISON"
 
 
 class RedactionBug(Exception):
     pass
 
 
-def buggy_redact(text: str) -> str:
+def buggy_scrub(redactor, text: str, attributes: dict):
     if "POISON" in text:
         raise RedactionBug("redaction gave up on a character it did not expect")
-    return redact(text)
+    return scrub_log(redactor, text, attributes)
 
 
 @pytest.fixture
@@ -69,7 +69,7 @@ def test_a_poison_log_is_dead_lettered_with_its_error_and_processed_once_replaye
 
     tenant = f"acme-{uuid.uuid4().hex[:8]}"
     client = Client()
-    monkeypatch.setattr(pipeline, "redact", buggy_redact)
+    monkeypatch.setattr(pipeline, "scrub_log", buggy_scrub)
     ingest(client, tenant, "before", "User 555-0100 logged in")
     ingest(client, tenant, "poison", POISON)
     ingest(client, tenant, "after", "User 555-0101 logged out")
@@ -86,7 +86,7 @@ def test_a_poison_log_is_dead_lettered_with_its_error_and_processed_once_replaye
     [parked] = QueueMessage.objects.all()
     assert (parked.state, parked.log_id) == (QueueMessage.STATE_DEAD, "poison")
 
-    monkeypatch.setattr(pipeline, "redact", redact)  # the fix is deployed
+    monkeypatch.setattr(pipeline, "scrub_log", scrub_log)  # the fix is deployed
     staff = Client()
     staff.force_login(User.objects.create_superuser("oncall", "oncall@example.com", "x"))
     response = staff.post(reverse("admin:console_replay"), {"selected": [f"{tenant}/poison"]})
@@ -100,7 +100,7 @@ def test_a_poison_log_is_dead_lettered_with_its_error_and_processed_once_replaye
 
     record = store.get(tenant, "poison")
     assert (record.status, record.attempts) == (STATUS_PROCESSED, 1)
-    assert record.modified_data == "Order [REDACTED] ships to Zoë ✓ POISON"
+    assert record.modified_data == "Caller [REDACTED] ships to Zoë ✓ POISON"
     assert store.counts(tenant) == {STATUS_PROCESSED: 3, STATUS_RETRYING: 0, STATUS_DEAD_LETTERED: 0}
     assert not QueueMessage.objects.exists()
     served = client.get("/logs/poison", HTTP_X_TENANT_ID=tenant)

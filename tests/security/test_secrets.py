@@ -24,7 +24,7 @@ from django.urls import reverse
 
 from dataproc_site.logging import JsonFormatter
 from processing import pipeline
-from processing.redaction import redact
+from processing.tenant_redaction import scrub_log
 from tenants.auth import resolve_key
 from tenants.models import Tenant, TenantAPIKey
 from tests.reliability.conftest import services  # noqa: F401 - the real-process fixture
@@ -92,10 +92,10 @@ def forbidden(key: str, wrong_key: str, texts: dict[str, str]) -> list[str]:
     return [key, key.split(".")[1], wrong_key, STAFF_PASSWORD, *markers]
 
 
-def failing_redact(text: str) -> str:
+def failing_scrub(redactor, text: str, attributes: dict):
     if "poison" in text:
         raise ValueError(f"cannot redact {text!r}")  # an exception that quotes the text
-    return redact(text)
+    return scrub_log(redactor, text, attributes)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -107,7 +107,7 @@ def test_no_log_record_in_this_process_carries_a_key_a_text_or_an_authorization_
     settings.LOG_STORE_BACKEND = "database"
     settings.WORKER_MAX_ATTEMPTS = 1
     caplog.set_level(logging.DEBUG)
-    monkeypatch.setattr(pipeline, "redact", failing_redact)
+    monkeypatch.setattr(pipeline, "scrub_log", failing_scrub)
     tenant = Tenant.objects.create(id="acme")
     _, key = TenantAPIKey.objects.create_key(name="k", tenant=tenant)
     wrong_key = "AbCdEfGh." + uuid.uuid4().hex
@@ -146,7 +146,7 @@ def test_no_log_record_in_this_process_carries_a_key_a_text_or_an_authorization_
         == 302
     )
     assert console.get(reverse("admin:console_log_detail", args=["acme", "poison"])).status_code == 200
-    monkeypatch.setattr(pipeline, "redact", redact)
+    monkeypatch.setattr(pipeline, "scrub_log", scrub_log)
     console.post(reverse("admin:console_replay"), {"selected": ["acme/poison"]})
     call_command("run_worker", "--drain", "--drain-idle-seconds", "1", "--concurrency", "4")
 
