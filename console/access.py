@@ -48,6 +48,7 @@ class ConsoleAccess:
     def can_edit_redaction_policy(self) -> bool:
         return self.is_staff and self.user.has_perm(EDIT_REDACTION_POLICY_PERMISSION)
 
+    @cached_property
     def can_erase_logs(self) -> bool:
         """Erasure needs the model's delete permission on top of seeing the tenant."""
         return self.is_staff and self.user.has_perm(ERASE_LOGS_PERMISSION)
