@@ -193,7 +193,7 @@ def render(section: dict) -> str:
         for row in section["rows"]
     ]
     return (
-        "\n7. NDJSON export (GET /logs?format=ndjson), one API worker process, SQLite\n"
+        "\n9. NDJSON export (GET /logs?format=ndjson), one API worker process, SQLite\n"
         + table(
             ["records", "MB sent", "s", "records/s", "RSS before MB", "RSS peak MB", "growth MB", "VmHWM MB"],
             body,
@@ -202,7 +202,7 @@ def render(section: dict) -> str:
     )
 
 
-def evaluate(section: dict | None, *, label: str = "7") -> list[dict]:
+def evaluate(section: dict | None, *, label: str = "9") -> list[dict]:
     if not section:
         return []
     largest = section["rows"][-1]["records"]

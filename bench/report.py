@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from pathlib import Path
 
-from bench import redaction
+from bench import batches, fairness, redaction
 
 LABELS = {"embedded": "embedded (SQLite queue + store)", "pubsub": "Pub/Sub + Firestore (emulators)"}
 CEILING_SHARE = {"embedded": 0.50, "pubsub": 0.40}
@@ -164,6 +164,10 @@ def evaluate(results: dict) -> list[dict]:
         )
     if results.get("redaction"):
         checks += redaction.evaluate(results["redaction"])
+    if results.get("batches"):
+        checks += batches.evaluate(results["batches"])
+    if results.get("fairness"):
+        checks += fairness.evaluate(results["fairness"])
 
     # The NDJSON export's memory (bench/export.py): its own rows and target.
     from bench import export
@@ -360,6 +364,10 @@ def render(results: dict) -> str:
 
     if results.get("redaction"):
         out.append("\n6. " + redaction.render(results["redaction"]))
+    if results.get("batches"):
+        out.append("\n7. " + batches.render(results["batches"]))
+    if results.get("fairness"):
+        out.append(fairness.render(results["fairness"]))
 
     if results.get("export"):
         from bench import export

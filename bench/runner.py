@@ -15,8 +15,8 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+from bench import batches, fairness, redaction, report
 from bench import export as export_bench
-from bench import redaction, report
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -27,7 +27,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "export")
+SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches", "fairness", "export")
 
 
 class Progress:
@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
         "workload": {},
         "memory": {},
         "redaction": None,
+        "batches": {},
+        "fairness": None,
         "export": None,
     }
     workspace = Workspace(keep=options.keep)
@@ -230,8 +232,16 @@ def main(argv: list[str] | None = None) -> int:
                 e2e_phase(workspace, backend, plan, results, progress)
             if "drain" in sections:
                 drain_phase(workspace, backend, plan, results, progress)
+            if "batches" in sections:
+                progress(
+                    f"batches on {backend}: 500-record NDJSON, JSON array, OTLP protobuf at 8 connections"
+                )
+                results["batches"][backend] = batches.measure(workspace, backend, plan)
         if "workload" in sections and EMBEDDED in backends:
             workload_phase(workspace, EMBEDDED, plan, results, stamp, progress)
+        if "fairness" in sections and EMBEDDED in backends:
+            progress("noisy neighbours: one tenant's backlog, another tenant's one log (embedded)")
+            results["fairness"] = fairness.measure(workspace, plan.name)
         if "export" in sections and EMBEDDED in backends:
             results["export"] = export_bench.measure(workspace, quick=options.quick, progress=progress)
     finally:

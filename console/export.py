@@ -1,7 +1,8 @@
 """The console's download of a filtered log list: NDJSON, as the read API's export.
 
 The same fields as ``GET /logs/{log_id}`` (a test holds the two to it), plus
-``original_text`` when the user asked for it and holds ``tenants.view_original_text``.
+``original_text`` when the user asked for it and holds ``tenants.view_original_text``
+(who then also gets the attributes of a log not processed yet, as in the log detail).
 Records come page by page (``iter_logs``, or the search's own pages), so a large
 download never sits in memory.
 """
@@ -51,6 +52,9 @@ def export_line(record: LogRecord, *, include_original: bool = False) -> dict:
     for name in EXPORT_FIELDS:
         value = getattr(record, name)
         line[name] = _moment(value) if name in DATETIME_FIELDS else value
+    if record.modified_data is None and not include_original:
+        # Not redacted yet: like the read API, the attributes the client sent stay hidden.
+        line["attributes"] = {}
     if include_original:
         line["original_text"] = record.original_text
     return line

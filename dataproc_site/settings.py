@@ -220,12 +220,56 @@ INGEST_ALLOW_OPEN_WITHOUT_DEBUG = env.bool("INGEST_ALLOW_OPEN_WITHOUT_DEBUG", de
 INGEST_OPEN_MAX_TENANTS = env.int("INGEST_OPEN_MAX_TENANTS", default=100)
 if INGEST_OPEN_MAX_TENANTS < 0:
     raise ImproperlyConfigured("INGEST_OPEN_MAX_TENANTS cannot be negative.")
-INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=1024 * 1024)
+# --- Intake limits (ingest/formats/limits.py; docs/ingest-api.md) ---
+# Bytes of a request body as sent (compressed or not), on /ingest and /v1/logs: at
+# least 10 MB, so a shipper's default batch fits (Vector's http sink: 10 MB).
+INGEST_MAX_BODY_BYTES = env.int("INGEST_MAX_BODY_BYTES", default=10 * 1024 * 1024)
+# Bytes of a body once decompressed (Content-Encoding); past it, 413 (a bomb).
+INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=20 * 1024 * 1024)
+# Records in one request: NDJSON lines, JSON array items, OTLP LogRecords.
 INGEST_MAX_BATCH_LINES = env.int("INGEST_MAX_BATCH_LINES", default=1000)
-# Requests per minute for tenants registered on first sight (open mode) and the
-# default for new tenants.
-INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=6000)
+# Characters of one log's text (a longer one is rejected, never cut). The ingest
+# system check (ingest.E001) refuses a value whose simulated work would not finish
+# within the worker's deadline.
+INGEST_MAX_TEXT_CHARS = env.int("INGEST_MAX_TEXT_CHARS", default=10_000)
+# One record's attributes: past these an attribute is dropped (a string cut) and counted.
+INGEST_MAX_ATTRIBUTES = env.int("INGEST_MAX_ATTRIBUTES", default=64)
+INGEST_MAX_ATTRIBUTE_KEY_CHARS = env.int("INGEST_MAX_ATTRIBUTE_KEY_CHARS", default=128)
+INGEST_MAX_ATTRIBUTE_VALUE_CHARS = env.int("INGEST_MAX_ATTRIBUTE_VALUE_CHARS", default=4096)
+INGEST_MAX_ATTRIBUTES_BYTES = env.int("INGEST_MAX_ATTRIBUTES_BYTES", default=64 * 1024)
+for _name in (
+    "INGEST_MAX_BODY_BYTES",
+    "INGEST_MAX_DECOMPRESSED_BYTES",
+    "INGEST_MAX_BATCH_LINES",
+    "INGEST_MAX_TEXT_CHARS",
+    "INGEST_MAX_ATTRIBUTES",
+    "INGEST_MAX_ATTRIBUTE_KEY_CHARS",
+    "INGEST_MAX_ATTRIBUTE_VALUE_CHARS",
+    "INGEST_MAX_ATTRIBUTES_BYTES",
+):
+    if globals()[_name] < 1:
+        raise ImproperlyConfigured(f"{_name} must be a positive integer.")
+# Logs per minute (every record of a batch counts) for tenants registered on first
+# sight (open mode) and the default of create_tenant: one full batch a second.
+INGEST_DEFAULT_RATE_PER_MINUTE = env.int("INGEST_DEFAULT_RATE_PER_MINUTE", default=60_000)
 INGEST_RETRY_AFTER_SECONDS = env.int("INGEST_RETRY_AFTER_SECONDS", default=5)
+# Backpressure (ingest/backpressure.py): an upload that would take one tenant's queued logs
+# (waiting, delayed or being worked on) past INGEST_MAX_QUEUED_LOGS_PER_TENANT answers 429, one
+# that would take the whole queue past INGEST_MAX_QUEUED_LOGS answers 503, both with Retry-After
+# INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS and nothing queued; a batch of N logs needs room for N.
+# 0 turns a cap off (the default). Exact on the database queue; on Pub/Sub only the total is
+# known, from Cloud Monitoring, read at most every PUBSUB_BACKLOG_CACHE_SECONDS.
+INGEST_MAX_QUEUED_LOGS_PER_TENANT = env.int("INGEST_MAX_QUEUED_LOGS_PER_TENANT", default=0)
+INGEST_MAX_QUEUED_LOGS = env.int("INGEST_MAX_QUEUED_LOGS", default=0)
+INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS = env.int("INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS", default=30)
+PUBSUB_BACKLOG_CACHE_SECONDS = env.float("PUBSUB_BACKLOG_CACHE_SECONDS", default=60.0)
+if min(
+    INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS, INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS
+) < 0 or (PUBSUB_BACKLOG_CACHE_SECONDS <= 0):
+    raise ImproperlyConfigured(
+        "INGEST_MAX_QUEUED_LOGS_PER_TENANT, INGEST_MAX_QUEUED_LOGS and INGEST_QUEUE_FULL_RETRY_AFTER_SECONDS "
+        "cannot be negative; PUBSUB_BACKLOG_CACHE_SECONDS must be positive."
+    )
 # How long a process trusts what it cached about a tenant (active, rate) or an API key:
 # a deactivation, rate change or revocation reaches every process within this time.
 INGEST_AUTH_CACHE_SECONDS = env.float("INGEST_AUTH_CACHE_SECONDS", default=30.0)
@@ -275,9 +319,33 @@ WORKER_SHUTDOWN_GRACE_SECONDS = env.float("WORKER_SHUTDOWN_GRACE_SECONDS", defau
 WORKER_MESSAGE_DEADLINE_SECONDS = env.float("WORKER_MESSAGE_DEADLINE_SECONDS", default=3600.0)
 if WORKER_MESSAGE_DEADLINE_SECONDS <= 0:
     raise ImproperlyConfigured("WORKER_MESSAGE_DEADLINE_SECONDS must be positive.")
+# Noisy neighbours on Pub/Sub (processing/consumers/streaming.py, docs/processing.md): while
+# every work slot of a streaming worker is taken, a tenant already holding this share of them
+# gets no more; its next delivery is given back after WORKER_TENANT_SHED_DELAY_SECONDS instead
+# of waiting for a slot, so another tenant's log finds a handler. A lone tenant still fills
+# every slot. 1 turns the cap off. (The database queue is fair by itself: claims take tenants
+# in turns.)
+WORKER_TENANT_MAX_SHARE = env.float("WORKER_TENANT_MAX_SHARE", default=0.5)
+WORKER_TENANT_SHED_DELAY_SECONDS = env.float("WORKER_TENANT_SHED_DELAY_SECONDS", default=5.0)
+if not 0 < WORKER_TENANT_MAX_SHARE <= 1 or WORKER_TENANT_SHED_DELAY_SECONDS < 0:
+    raise ImproperlyConfigured(
+        "WORKER_TENANT_MAX_SHARE must be in (0, 1]; WORKER_TENANT_SHED_DELAY_SECONDS cannot be negative."
+    )
 PROCESSING_DELAY_PER_CHAR = env.float("PROCESSING_DELAY_PER_CHAR", default=0.05)
 if PROCESSING_DELAY_PER_CHAR < 0:
     raise ImproperlyConfigured("PROCESSING_DELAY_PER_CHAR cannot be negative.")
+# How the worker gets its messages, for the ingest system check (ingest.E001): a log's
+# work must end within the deadline of that mode. "push" (Pub/Sub push to /pubsub/push):
+# within the push subscription's ack deadline, PUBSUB_PUSH_ACK_DEADLINE_SECONDS
+# (Pub/Sub allows 10-600 s); "pull" (run_worker): within WORKER_MESSAGE_DEADLINE_SECONDS.
+WORKER_MODE = env.str("WORKER_MODE", default="push" if PUBSUB_PUSH_AUDIENCE else "pull")
+if WORKER_MODE not in ("pull", "push"):
+    raise ImproperlyConfigured(f"WORKER_MODE must be 'pull' or 'push', not {WORKER_MODE!r}.")
+PUBSUB_PUSH_ACK_DEADLINE_SECONDS = env.int("PUBSUB_PUSH_ACK_DEADLINE_SECONDS", default=600)
+if not 10 <= PUBSUB_PUSH_ACK_DEADLINE_SECONDS <= 600:
+    raise ImproperlyConfigured(
+        "PUBSUB_PUSH_ACK_DEADLINE_SECONDS must be between 10 and 600 (Pub/Sub's limits)."
+    )
 # Demo only: lets a log ask to fail N times (see processing.pipeline). Never on
 # without DEBUG.
 PROCESSING_DEMO_FAILURES = DEBUG and env.bool("PROCESSING_DEMO_FAILURES", default=True)

@@ -1,17 +1,29 @@
-"""``POST /ingest``: validate, authorise, throttle, publish, and only then answer 202."""
+"""The intake: ``POST /ingest`` and ``POST /v1/logs``, answered only once the queue holds the logs.
+
+Both routes take the same steps, in an order that refuses cheaply first:
+media type and Content-Encoding (415), the key (401; DRF authentication), the
+key's tenant (403), the body read within its bounds (413), parsed into records
+(``ingest.uploads``), admitted (``ingest.admission``: tenants, log ids, 400/403
+for what is left with nothing), the rate in logs (429), then ``publish`` (503).
+Rejected records are counted (``ingest.rejections``) only once the request is
+answered for good (202/200, or the 400/403 of a batch with nothing valid), never
+for a 429 or 503 the client will resend.
+
+``publish`` is the one place every intake route hands logs to the queue.
+"""
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-from django.conf import settings
-from django.db import DatabaseError
-from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from django.http import HttpResponse
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from core.envelope import LogEnvelope, utc_now_iso
-from core.errors import Forbidden, RateLimited, ServiceUnavailable
+from core.envelope import SOURCE_JSON, SOURCE_OTLP, SOURCE_TEXT, LogEnvelope
+from core.errors import ApiError, InvalidRequest, ServiceUnavailable, error_body
 from dataproc_site.api.schema import (
     REQUEST_ID_HEADER,
     REQUEST_ID_RESPONSE_HEADER,
@@ -20,98 +32,40 @@ from dataproc_site.api.schema import (
     error,
 )
 from dataproc_site.observability import context, metrics
+from ingest import admission, backpressure, rejections, uploads
+from ingest.admission import Admitted, NoRecordAccepted
+from ingest.formats import otlp
+from ingest.formats.limits import IntakeLimits
+from ingest.formats.records import ParsedBatch
 from ingest.serializers import (
+    ACCEPTED_RESPONSE_SCHEMA,
+    INGEST_JSON_SCHEMA,
+    INGEST_REFUSED_RESPONSE,
+    NDJSON_SCHEMA,
+    OTLP_JSON_REQUEST_SCHEMA,
+    OTLP_RESPONSES,
     TEXT_SCHEMA,
-    AcceptedSerializer,
-    BatchAcceptedSerializer,
-    IngestLogSerializer,
-)
-from ingest.uploads import (
-    MEDIA_JSON,
-    MEDIA_NDJSON,
-    MEDIA_TEXT,
-    Upload,
-    media_type_of,
-    parse_upload_body,
-    read_body,
 )
 from processing.queues import QueueUnavailable, get_queue
-from tenants import throttling
 from tenants.api import AUTH_ERRORS, TenantApiView, tenant_header
-from tenants.auth import AUTH_API_KEY, KeyGrant, TenantPolicy, auth_mode, tenant_policy
+from tenants.auth import AUTH_API_KEY, auth_mode
 
 logger = logging.getLogger(__name__)
 
-NDJSON_SCHEMA = {
-    "type": "string",
-    "description": (
-        "One JSON log object per line (tenant_id, log_id, text), at most INGEST_MAX_BATCH_LINES "
-        "(default 1,000) lines. A bad line rejects the whole batch."
-    ),
-    "pattern": r"\{",
-}
 
+def publish(envelopes: list[LogEnvelope]) -> list[str]:
+    """Queue the envelopes (one log, or a batch in one call); 503 unless the queue acknowledged every one.
 
-def _where(upload: Upload) -> str:
-    return f"line {upload.line}: " if upload.line is not None else ""
-
-
-def authorize(uploads: list[Upload], grant: KeyGrant | None) -> dict[str, TenantPolicy]:
-    """Each distinct tenant's policy; 403 for another tenant's key or an inactive tenant.
-
-    ``open`` mode registers tenants it has not seen; ``api_key`` mode only knows
-    tenants an operator created (a key implies its tenant exists).
+    First the queue-depth caps (``ingest.backpressure``): past one, 429 or 503 and nothing queued.
     """
-    register = auth_mode() != AUTH_API_KEY
-    policies: dict[str, TenantPolicy] = {}
-    for upload in uploads:
-        if upload.tenant_id in policies:
-            continue
-        if grant is not None and upload.tenant_id != grant.tenant_id:
-            raise Forbidden(
-                f"{_where(upload)}this API key belongs to tenant {grant.tenant_id!r}, "
-                f"not {upload.tenant_id!r}."
-            )
-        try:
-            policy = tenant_policy(upload.tenant_id, register=register)
-        except DatabaseError:
-            logger.exception("tenant lookup failed", extra={"tenant_id": upload.tenant_id})
-            raise ServiceUnavailable("The tenant registry is unavailable; nothing was accepted.") from None
-        if policy is None:
-            raise Forbidden(f"{_where(upload)}tenant {upload.tenant_id!r} does not exist.")
-        if not policy.active:
-            raise Forbidden(f"{_where(upload)}tenant {upload.tenant_id!r} is inactive.")
-        policies[upload.tenant_id] = policy
-    return policies
-
-
-def charge_rates(policies: dict[str, TenantPolicy]) -> list[str]:
-    """Count this request against each tenant's rate; 429 (and nothing counted) if one is over."""
-    charged: list[str] = []
-    for tenant_id, policy in policies.items():
-        wait = throttling.acquire(tenant_id, policy.rate_limit_per_minute)
-        if wait is not None:
-            release_rates(charged)
-            raise RateLimited(
-                f"Tenant {tenant_id!r} is over its rate of {policy.rate_limit_per_minute} requests "
-                "per minute.",
-                retry_after=wait,
-            )
-        charged.append(tenant_id)
-    return charged
-
-
-def release_rates(tenant_ids: list[str]) -> None:
-    for tenant_id in tenant_ids:
-        throttling.release(tenant_id)
-
-
-def publish(envelopes: list[LogEnvelope], *, batch: bool) -> list[str]:
-    """Queue the envelopes; 503 unless the queue acknowledged every one."""
+    backpressure.admit(envelopes)
     queue = get_queue()
     try:
         with metrics.publish_timer():
-            message_ids = list(queue.publish_many(envelopes)) if batch else [queue.publish(envelopes[0])]
+            if len(envelopes) == 1:
+                message_ids = [queue.publish(envelopes[0])]
+            else:
+                message_ids = list(queue.publish_many(envelopes))
     except QueueUnavailable as exc:
         logger.warning(
             "queue unavailable; upload refused", extra={"reason": str(exc), "logs": len(envelopes)}
@@ -132,27 +86,105 @@ def publish(envelopes: list[LogEnvelope], *, batch: bool) -> list[str]:
     return message_ids
 
 
+@dataclass(frozen=True)
+class Accepted:
+    admitted: Admitted
+    message_ids: list[str]
+
+    def items(self) -> list[dict]:
+        return [
+            {"tenant_id": envelope.tenant_id, "log_id": envelope.log_id, "message_id": message_id}
+            for envelope, message_id in zip(self.admitted.envelopes, self.message_ids, strict=True)
+        ]
+
+
+def accept(
+    request: Request, batch: ParsedBatch, *, source: str, default_tenant: str | None, missing_tenant: str
+) -> Accepted:
+    """Admit, charge, publish; the 4xx/5xx of each step propagates. Rejections are recorded when final."""
+    admitted = admission.admit(
+        batch,
+        source=source,
+        default_tenant=default_tenant,
+        request_id=request.request_id,
+        trace=request.traceparent,
+        missing_tenant_detail=missing_tenant,
+    )
+    # The request's metrics and log line name its tenant (a batch: its first log's).
+    tenant_id = default_tenant or next((envelope.tenant_id for envelope in admitted.envelopes), None)
+    if tenant_id:
+        context.set_tenant(tenant_id)
+    refusal = admission.single_refusal(admitted) or admission.batch_refusal(admitted)
+    if refusal is not None:
+        _record(admitted)
+        raise refusal
+    if not admitted.envelopes:
+        # An OTLP request without records: the specification asks for a success.
+        return Accepted(admitted, [])
+    charged = admission.charge_rates(admitted)
+    try:
+        message_ids = publish(admitted.envelopes)
+    except ServiceUnavailable:
+        admission.release_rates(charged)
+        raise
+    _record(admitted)
+    return Accepted(admitted, message_ids)
+
+
+def _record(admitted: Admitted) -> None:
+    if admitted.rejections:
+        rejections.record_rejections(
+            admitted.rejections, source=admitted.source, known=admitted.known_tenants
+        )
+
+
+def default_tenant_of(request: Request) -> str | None:
+    """The request's tenant (key or X-Tenant-ID); with a key, 403 here if it is gone or inactive."""
+    tenant_id = admission.request_tenant(request)
+    if tenant_id is None:
+        return None
+    # Known before the body is read, so even a 413 is counted for its tenant.
+    context.set_tenant(tenant_id)
+    if auth_mode() == AUTH_API_KEY:
+        admission.check_key_tenant(tenant_id)
+    return tenant_id
+
+
+INGEST_DESCRIPTION = """\
+Answers 202 once the queue holds the logs; the worker then redacts and stores them (GET /logs/{log_id}).
+
+- `application/json`: one log object (answered with one item, the original contract) or an array of them.
+- `application/x-ndjson`: one log object per line (blank lines skipped).
+- `text/plain`: the body is the text of one log; its log id in X-Log-ID (a UUID4 when absent).
+
+A log object's text is the first string of `text`, `message`, `log`, `msg`, `body`; `tenant_id` is
+optional when the API key (or, in open mode, X-Tenant-ID) names the tenant and must match it when given;
+`log_id` is optional (a UUID4 is generated and returned); `timestamp`/`@timestamp`/`time`/`date` is kept
+as the event time, `level`/`severity` as the severity, every other field as an attribute.
+
+Batches succeed partially: invalid records are listed in `errors` (0-based `index`, `error`, `detail`)
+and never queued; the valid ones are. A batch without a valid record is 400 (403 when every record names
+a tenant the request may not write), with the same `errors`. `Content-Encoding` gzip, x-gzip, deflate or
+zstd is decoded, within INGEST_MAX_DECOMPRESSED_BYTES.
+"""
+
+
 class IngestView(TenantApiView):
     http_method_names = ["post"]
 
     @extend_schema(
         operation_id="ingest",
-        summary="Queue a log (JSON or text) or a batch (NDJSON)",
-        description=(
-            "Answers 202 once the queue holds the log(s); the worker then redacts and stores them "
-            "(see GET /logs/{log_id}). `application/json`: one object with tenant_id, log_id and text; "
-            "unknown fields are ignored. `text/plain`: the body is the text, the tenant comes in "
-            "X-Tenant-ID, the log id in X-Log-ID (a UUID4 is generated when absent). "
-            "`application/x-ndjson`: one JSON object per line, validated as a whole."
-        ),
+        summary="Queue a log or a batch of logs (JSON object or array, NDJSON, text)",
+        description=INGEST_DESCRIPTION,
         request={
-            MEDIA_JSON: IngestLogSerializer,
-            MEDIA_TEXT: TEXT_SCHEMA,
-            MEDIA_NDJSON: NDJSON_SCHEMA,
+            uploads.MEDIA_JSON: INGEST_JSON_SCHEMA,
+            uploads.MEDIA_TEXT: TEXT_SCHEMA,
+            uploads.MEDIA_NDJSON: NDJSON_SCHEMA,
         },
         parameters=[
             tenant_header(
-                "The tenant of a text/plain upload (required there, ignored otherwise).", validated=False
+                "The tenant of logs that name none (with an API key: optional, and it must be the key's).",
+                validated=False,
             ),
             OpenApiParameter(
                 "X-Log-ID",
@@ -161,59 +193,146 @@ class IngestView(TenantApiView):
                 # Ignored for JSON and NDJSON uploads, so no pattern is promised for it.
                 description="The log id of a text/plain upload (a valid identifier there); a UUID4 when absent.",
             ),
+            OpenApiParameter(
+                "Content-Encoding",
+                str,
+                OpenApiParameter.HEADER,
+                description="gzip, x-gzip, deflate or zstd: the body is decoded (other codings: 415).",
+            ),
             REQUEST_ID_HEADER,
             REQUEST_ID_RESPONSE_HEADER,
             RETRY_AFTER_HEADER,
             WWW_AUTHENTICATE_HEADER,
         ],
         responses={
-            202: PolymorphicProxySerializer(
-                component_name="IngestAccepted",
-                serializers=[AcceptedSerializer, BatchAcceptedSerializer],
-                resource_type_field_name=None,
-            ),
-            400: error("Malformed or invalid upload (the detail names the field, or the line of a batch)."),
+            202: ACCEPTED_RESPONSE_SCHEMA,
+            400: INGEST_REFUSED_RESPONSE,
             **AUTH_ERRORS,
-            413: error("Body over INGEST_MAX_BODY_BYTES, or a batch over INGEST_MAX_BATCH_LINES lines."),
-            415: error(
-                "Content-Type missing or not one of the three accepted, or a charset other than UTF-8."
+            413: error(
+                "Body over INGEST_MAX_BODY_BYTES (or INGEST_MAX_DECOMPRESSED_BYTES decoded), more than "
+                "INGEST_MAX_BATCH_LINES records or than the tenant's whole rate, or one log whose text is "
+                "over INGEST_MAX_TEXT_CHARS."
             ),
-            429: error("The tenant is over its per-minute rate; see Retry-After."),
+            415: error(
+                "Content-Type missing or not one of the three accepted, a charset other than UTF-8, "
+                "or a Content-Encoding other than gzip, deflate or zstd."
+            ),
+            429: error("The tenant is over its logs per minute; see Retry-After."),
             503: error("The queue is unavailable; nothing was accepted; see Retry-After."),
         },
         tags=["ingest"],
     )
     def post(self, request: Request) -> Response:
-        media_type = media_type_of(request)
-        body = read_body(request._request, settings.INGEST_MAX_BODY_BYTES)
-        uploads = parse_upload_body(media_type, body, request.META, settings.INGEST_MAX_BATCH_LINES)
-        # The request's metrics and log line name its tenant (a batch: its first line's).
-        context.set_tenant(uploads[0].tenant_id)
-        policies = authorize(uploads, request.auth)
-        charged = charge_rates(policies)
-        received_at = utc_now_iso()
-        envelopes = [
-            LogEnvelope(
-                tenant_id=upload.tenant_id,
-                log_id=upload.log_id,
-                source=upload.source,
-                text=upload.text,
-                received_at=received_at,
-                request_id=request.request_id,
-                trace=request.traceparent,
-            )
-            for upload in uploads
-        ]
-        batch = media_type == MEDIA_NDJSON
+        media_type = uploads.media_type_of(request, uploads.INGEST_MEDIA_TYPES)
+        uploads.check_content_encoding(request)
+        default_tenant = default_tenant_of(request)
+        limits = IntakeLimits.from_settings()
+        body = uploads.read_body(request._request, limits)
+        batch = uploads.parse_ingest_body(media_type, body, request.META, limits)
+        if media_type == uploads.MEDIA_TEXT:
+            source = SOURCE_TEXT
+            missing = "text/plain uploads need an X-Tenant-ID header (or an API key naming the tenant)."
+        else:
+            source = SOURCE_JSON
+            missing = "tenant_id is required (or an X-Tenant-ID header naming the tenant of the request)."
         try:
-            message_ids = publish(envelopes, batch=batch)
-        except ServiceUnavailable:
-            release_rates(charged)
-            raise
-        items = [
-            {"tenant_id": envelope.tenant_id, "log_id": envelope.log_id, "message_id": message_id}
-            for envelope, message_id in zip(envelopes, message_ids, strict=True)
-        ]
-        if batch:
-            return Response({"status": "accepted", "accepted": len(items), "items": items}, status=202)
-        return Response({"status": "accepted", **items[0]}, status=202)
+            accepted = accept(
+                request, batch, source=source, default_tenant=default_tenant, missing_tenant=missing
+            )
+        except NoRecordAccepted as refused:
+            body = {
+                **error_body(refused.code, str(refused.detail)),
+                "errors": admission.error_dicts(refused.errors),
+            }
+            return Response(body, status=refused.status_code)
+        items = accepted.items()
+        if batch.single:
+            return Response({"status": "accepted", **items[0]}, status=202)
+        return Response(
+            {
+                "status": "accepted",
+                "accepted": len(items),
+                "rejected": len(accepted.admitted.errors),
+                "items": items,
+                "errors": admission.error_dicts(accepted.admitted.errors),
+            },
+            status=202,
+        )
+
+
+OTLP_DESCRIPTION = """\
+OTLP/HTTP logs: an `ExportLogsServiceRequest` as binary protobuf (`application/x-protobuf`) or the OTLP JSON
+mapping (`application/json`), gzip (or deflate, zstd) or not. The tenant is the API key's (open mode:
+X-Tenant-ID). Each LogRecord is one log (`source` = `otlp`): text = body, `log.record.uid` as the log id when
+it is a valid identifier, severity, time, trace and span ids and the record's, scope's and resource's
+attributes kept. Answers 200 with an `ExportLogsServiceResponse` in the request's encoding (with
+`partialSuccess` when records were rejected), errors with a `google.rpc.Status`, 429 and 503 with Retry-After.
+"""
+
+
+class OtlpLogsView(TenantApiView):
+    """``POST /v1/logs``: every answer, errors included, in the request's encoding (OTLP/HTTP)."""
+
+    http_method_names = ["post"]
+
+    @extend_schema(
+        operation_id="otlp_export_logs",
+        summary="Export logs over OTLP/HTTP (protobuf or JSON)",
+        description=OTLP_DESCRIPTION,
+        request={
+            uploads.MEDIA_PROTOBUF: {"type": "string", "format": "binary"},
+            uploads.MEDIA_JSON: OTLP_JSON_REQUEST_SCHEMA,
+        },
+        parameters=[
+            tenant_header(
+                "The tenant (open mode: required; with an API key: optional, and it must be the key's)."
+            ),
+            OpenApiParameter(
+                "Content-Encoding",
+                str,
+                OpenApiParameter.HEADER,
+                description="gzip, x-gzip, deflate or zstd: the body is decoded (other codings: 415).",
+            ),
+            REQUEST_ID_HEADER,
+            REQUEST_ID_RESPONSE_HEADER,
+            RETRY_AFTER_HEADER,
+            WWW_AUTHENTICATE_HEADER,
+        ],
+        responses=OTLP_RESPONSES,
+        tags=["ingest"],
+    )
+    def post(self, request: Request) -> HttpResponse:
+        media_type = uploads.media_type_of(request, uploads.OTLP_MEDIA_TYPES)
+        uploads.check_content_encoding(request)
+        default_tenant = default_tenant_of(request)
+        if default_tenant is None:
+            raise InvalidRequest("An X-Tenant-ID header is required (or an API key naming the tenant).")
+        limits = IntakeLimits.from_settings()
+        body = uploads.read_body(request._request, limits)
+        batch = uploads.parse_otlp_body(media_type, body, limits)
+        accepted = accept(
+            request, batch, source=SOURCE_OTLP, default_tenant=default_tenant, missing_tenant=""
+        )
+        answer_type = otlp.response_media_type(media_type)
+        content = otlp.export_response(answer_type, accepted.admitted.with_all_errors(batch))
+        return HttpResponse(content, status=200, content_type=answer_type)
+
+    def handle_exception(self, exc: Exception) -> HttpResponse:
+        """DRF's error answer (status, headers), its body as a google.rpc.Status in the request's encoding."""
+        response = super().handle_exception(exc)
+        answer_type = otlp.response_media_type(self._request_media_type())
+        if isinstance(exc, ApiError):
+            errors = exc.errors if isinstance(exc, NoRecordAccepted) else ()
+            content = otlp.error_status_body(exc, answer_type, errors)
+        else:
+            detail = response.data.get("detail", "") if isinstance(response.data, dict) else ""
+            content = otlp.status_body(answer_type, response.status_code, str(detail))
+        answer = HttpResponse(content, status=response.status_code, content_type=answer_type)
+        for name, value in response.items():
+            if name.lower() != "content-type":
+                answer[name] = value
+        return answer
+
+    def _request_media_type(self) -> str | None:
+        header = self.request.META.get("CONTENT_TYPE", "") if self.request is not None else ""
+        return header.split(";", 1)[0].strip().lower() or None

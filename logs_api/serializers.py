@@ -30,8 +30,18 @@ class LogRecordSerializer(serializers.Serializer):
     )
     severity = serializers.CharField(allow_blank=True, help_text="The log's level or severity, as sent.")
     attributes = serializers.DictField(
-        help_text="The log's other fields (redacted like the text), bounded in number and size."
+        help_text=(
+            "The log's other fields (redacted like the text), bounded in number and size; "
+            "empty until the log is processed, as they are unredacted until then."
+        )
     )
+
+    def to_representation(self, instance) -> dict:
+        data = super().to_representation(instance)
+        if instance.modified_data is None:
+            # Like original_text: what the client sent is never returned before redaction.
+            data["attributes"] = {}
+        return data
 
 
 class LogPageSerializer(serializers.Serializer):

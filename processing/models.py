@@ -35,7 +35,13 @@ class QueueMessage(models.Model):
     dead_lettered_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
-        indexes = [models.Index(fields=["state", "available_at"], name="queue_message_claimable")]
+        indexes = [
+            models.Index(fields=["state", "available_at"], name="queue_message_claimable"),
+            # Claims take tenants in turns (the tenants waiting: one seek each; a
+            # tenant's oldest claimable: one range), and a tenant's depth is counted
+            # from this index alone.
+            models.Index(fields=["state", "tenant_id", "available_at", "id"], name="queue_message_by_tenant"),
+        ]
 
     def __str__(self) -> str:
         return str(self.message_id)

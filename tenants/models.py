@@ -20,8 +20,10 @@ class Tenant(models.Model):
     id = models.CharField(primary_key=True, max_length=IDENTIFIER_MAX_LENGTH)
     name = models.CharField(max_length=200, blank=True)
     active = models.BooleanField(default=True, help_text="Inactive tenants are refused at /ingest (403).")
+    # Logs, not requests: every record of a batch counts. The default lets a shipper
+    # send one full batch (INGEST_MAX_BATCH_LINES, 1,000) every second.
     rate_limit_per_minute = models.PositiveIntegerField(
-        default=6000, help_text="Requests per minute accepted at /ingest before 429."
+        default=60_000, help_text="Logs per minute accepted at /ingest and /v1/logs before 429."
     )
     retention_days = models.PositiveIntegerField(
         null=True,

@@ -28,6 +28,9 @@ class UnavailableQueue(MemoryQueue):
     def check(self) -> None:
         raise QueueUnavailable("broker down")
 
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int | None:
+        raise QueueUnavailable("broker down")
+
 
 class BrokenQueue(MemoryQueue):
     """A backend failing in a way it does not classify (a bug or an odd driver error)."""
@@ -46,7 +49,12 @@ class BusyQueue(MemoryQueue):
     """A backlog of fixed size, to see what a scrape makes of it."""
 
     def stats(self) -> QueueStats:
-        return QueueStats(depth=42, oldest_age_seconds=12.5, dead_lettered=3)
+        return QueueStats(
+            depth=42,
+            oldest_age_seconds=12.5,
+            dead_lettered=3,
+            depth_by_tenant={"acme": 30, "beta_inc": 10, "made-up-1": 1, "made-up-2": 1},
+        )
 
 
 class SilentQueue(MemoryQueue):
@@ -54,6 +62,9 @@ class SilentQueue(MemoryQueue):
 
     def stats(self) -> QueueStats:
         return QueueStats(depth=None, oldest_age_seconds=None, dead_lettered=None)
+
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int | None:
+        return None
 
 
 class UnavailableStore(MemoryLogStore):

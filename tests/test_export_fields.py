@@ -4,6 +4,7 @@ Two faces that must not import each other (the console and ``logs_api``) each wr
 the line; this holds them to one shape.
 """
 
+import dataclasses
 from datetime import UTC, datetime
 
 from console.export import EXPORT_FIELDS, export_line
@@ -35,6 +36,14 @@ def test_the_console_download_has_the_read_apis_fields_in_its_order():
 
 def test_a_log_reads_the_same_in_both():
     assert export_line(RECORD) == dict(LogRecordSerializer().to_representation(RECORD))
+
+
+def test_a_log_not_processed_yet_shows_no_attributes_in_either():
+    pending = dataclasses.replace(RECORD, modified_data=None, status="retrying", processed_at=None)
+
+    assert export_line(pending) == dict(LogRecordSerializer().to_representation(pending))
+    assert export_line(pending)["attributes"] == {}
+    assert export_line(pending, include_original=True)["attributes"] == RECORD.attributes
 
 
 def test_only_the_console_adds_the_original_text_and_only_when_asked():

@@ -3,7 +3,7 @@
 Shared by the API's ``/metrics`` view and ``run_worker --metrics-port``. Under
 gunicorn's several processes (``PROMETHEUS_MULTIPROC_DIR`` set) the recorded
 metrics come from every process's files, merged; otherwise from this process.
-Queue depth and oldest-message age are not recorded anywhere: they are asked of
+Queue depth (in total and per tenant) and oldest-message age are not recorded anywhere: they are asked of
 the queue backend when Prometheus scrapes, at most every METRICS_QUEUE_STATS_SECONDS,
 so several scrapers (or both endpoints) cost one query. The queue app hands its
 stats function over (``queue_stats.set_source``) from its ``ready()``: this package
@@ -22,6 +22,8 @@ from django.conf import settings
 from prometheus_client import REGISTRY, CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
+
+from dataproc_site.observability.tenant_labels import tenant_label
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +72,24 @@ class QueueStatsCollector:
             "1 if the queue backend answered the last stats query, 0 if it failed.",
             value=0 if stats is None else 1,
         )
+        yield from self._depth_limits()
         if stats is None:
             return
+        by_tenant = getattr(stats, "depth_by_tenant", None)
+        if by_tenant is not None:
+            # Label values bounded: known tenants by name, the rest summed as "other".
+            per_label: dict[str, float] = {}
+            for tenant_id, queued in by_tenant.items():
+                label = tenant_label(tenant_id)
+                per_label[label] = per_label.get(label, 0.0) + float(queued)
+            family = GaugeMetricFamily(
+                "dataproc_queue_tenant_depth",
+                "Messages in the queue per tenant (waiting, delayed or leased); tenants with none absent.",
+                labels=["backend", "tenant"],
+            )
+            for label, queued in sorted(per_label.items()):
+                family.add_metric([backend, label], queued)
+            yield family
         for name, help_text, value in (
             ("dataproc_queue_depth", "Messages waiting in the queue (not yet acknowledged).", stats.depth),
             (
@@ -85,6 +103,25 @@ class QueueStatsCollector:
                 family = GaugeMetricFamily(name, help_text, labels=["backend"])
                 family.add_metric([backend], float(value))
                 yield family
+
+    @staticmethod
+    def _depth_limits() -> Iterable[Metric]:
+        """Intake's queue-depth caps, where set: alert rules compare the depths with them."""
+        limits = (
+            ("total", int(getattr(settings, "INGEST_MAX_QUEUED_LOGS", 0) or 0)),
+            ("tenant", int(getattr(settings, "INGEST_MAX_QUEUED_LOGS_PER_TENANT", 0) or 0)),
+        )
+        family = GaugeMetricFamily(
+            "dataproc_ingest_queue_limit",
+            "Logs in the queue beyond which intake refuses uploads: scope total (503, "
+            "INGEST_MAX_QUEUED_LOGS) or per tenant (429, INGEST_MAX_QUEUED_LOGS_PER_TENANT); absent when off.",
+            labels=["scope"],
+        )
+        for scope, limit in limits:
+            if limit > 0:
+                family.add_metric([scope], float(limit))
+        if family.samples:
+            yield family
 
     def reset(self) -> None:
         with self._lock:

@@ -14,8 +14,9 @@ process's values (see ``exposition``).
 from __future__ import annotations
 
 import collections
+import re
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
@@ -66,8 +67,20 @@ INGEST_PUBLISH_FAILURES = Counter(
 )
 INGEST_LOGS_ACCEPTED = Counter(
     "dataproc_ingest_logs_accepted",
-    "Logs queued by /ingest (a batch counts each of its lines), by tenant.",
+    "Logs queued by /ingest and /v1/logs (a batch counts each of its records), by tenant.",
     ["tenant"],
+)
+INGEST_LOGS_REJECTED = Counter(
+    "dataproc_ingest_logs_rejected",
+    "Records the intake rejected and did not queue (a partial success's errors, or a batch with none valid), "
+    "by tenant and reason (the error code).",
+    ["tenant", "reason"],
+)
+INGEST_QUEUE_FULL = Counter(
+    "dataproc_ingest_queue_full_requests",
+    "Uploads refused because the queue had no room for them (INGEST_MAX_QUEUED_LOGS_PER_TENANT: "
+    "scope tenant, 429; INGEST_MAX_QUEUED_LOGS: scope total, 503), by scope and tenant.",
+    ["scope", "tenant"],
 )
 INGEST_THROTTLED = Counter(
     "dataproc_ingest_throttled_requests",
@@ -101,6 +114,12 @@ WORKER_IN_FLIGHT = Gauge(
 WORKER_LEASE_EXPIRIES = Counter(
     "dataproc_worker_lease_expiries",
     "Messages whose lease ran out or was lost while this worker held them (another may redo them).",
+)
+WORKER_HELD_BACK = Counter(
+    "dataproc_worker_held_back",
+    "Pub/Sub deliveries given back with a short delay because their tenant held its share of the "
+    "worker's work slots (WORKER_TENANT_MAX_SHARE), by tenant.",
+    ["tenant"],
 )
 STORE_WRITE_DURATION = Histogram(
     "dataproc_store_write_duration_seconds",
@@ -176,6 +195,35 @@ def record_accepted(envelopes: Iterable) -> None:
         INGEST_LOGS_ACCEPTED.labels(tenant_label(tenant_id)).inc(count)
 
 
+# Rejection reasons are the intake's error codes, a small fixed set; anything else
+# that reaches here is counted as "other" so no caller can grow the series.
+_REASON_RE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+_MAX_REASONS = 32
+_reasons_seen: set[str] = set()
+
+
+def _reason_label(reason: str) -> str:
+    if reason in _reasons_seen:
+        return reason
+    if not _REASON_RE.fullmatch(reason) or len(_reasons_seen) >= _MAX_REASONS:
+        return "other"
+    _reasons_seen.add(reason)
+    return reason
+
+
+def record_rejected(tenant_id: str | None, reasons: Mapping[str, int]) -> None:
+    """Records of ``tenant_id`` the intake rejected: how many for each reason (error code)."""
+    tenant = tenant_label(tenant_id)
+    for reason, count in reasons.items():
+        if count > 0:
+            INGEST_LOGS_REJECTED.labels(tenant, _reason_label(reason)).inc(count)
+
+
+def record_queue_full(scope: str, tenant_id: str) -> None:
+    """An upload was refused for want of room in the queue (``scope``: ``tenant`` or ``total``)."""
+    INGEST_QUEUE_FULL.labels(scope, tenant_label(tenant_id)).inc()
+
+
 # --- Worker recording ----------------------------------------------------------------
 
 
@@ -236,6 +284,11 @@ def record_findings(findings: dict[str, int]) -> None:
 
 def record_lease_expired(count: int = 1) -> None:
     WORKER_LEASE_EXPIRIES.inc(count)
+
+
+def record_held_back(tenant_id: str) -> None:
+    """A streaming worker gave a delivery back: its tenant held its share of the work slots."""
+    WORKER_HELD_BACK.labels(tenant_label(tenant_id)).inc()
 
 
 @contextmanager

@@ -2,6 +2,7 @@ import pytest
 from django.test import override_settings
 
 from processing.queues import reset_queue
+from tenants.models import Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -88,6 +89,31 @@ def test_queue_depth_and_oldest_age_are_read_at_scrape_time(client):
     assert 'dataproc_queue_oldest_message_age_seconds{backend="tests.doubles.BusyQueue"} 12.5' in text
     assert 'dataproc_queue_dead_lettered{backend="tests.doubles.BusyQueue"} 3.0' in text
     assert "dataproc_queue_stats_up 1.0" in text
+
+
+@override_settings(QUEUE_BACKEND="tests.doubles.BusyQueue")
+def test_queue_depth_per_tenant_is_exported_with_bounded_tenant_labels(client):
+    Tenant.objects.bulk_create([Tenant(id="acme"), Tenant(id="beta_inc")])
+    reset_queue()
+    text = scrape(client)
+
+    assert 'dataproc_queue_tenant_depth{backend="tests.doubles.BusyQueue",tenant="acme"} 30.0' in text
+    assert 'dataproc_queue_tenant_depth{backend="tests.doubles.BusyQueue",tenant="beta_inc"} 10.0' in text
+    # Tenant ids nobody registered never become labels of their own.
+    assert 'dataproc_queue_tenant_depth{backend="tests.doubles.BusyQueue",tenant="other"} 2.0' in text
+    assert "made-up" not in text
+
+
+@override_settings(INGEST_MAX_QUEUED_LOGS=100000, INGEST_MAX_QUEUED_LOGS_PER_TENANT=0)
+def test_the_queue_depth_caps_are_exported_beside_the_depths_they_limit(client):
+    text = scrape(client)
+
+    assert 'dataproc_ingest_queue_limit{scope="total"} 100000.0' in text
+    assert 'scope="tenant"' not in text
+
+
+def test_without_caps_no_limit_is_exported(client):
+    assert "dataproc_ingest_queue_limit" not in scrape(client)
 
 
 @override_settings(QUEUE_BACKEND="tests.doubles.SilentQueue")

@@ -84,13 +84,55 @@ def test_a_text_upload_for_another_tenant_gets_403(client, queue, acme_key, beta
     assert queue.queued_envelopes() == []
 
 
-def test_every_line_of_a_batch_must_be_the_keys_tenant(client, queue, acme_key, beta):
+def test_a_line_of_a_batch_naming_another_tenant_is_rejected_and_never_queued(client, queue, acme_key, beta):
     body = "\n".join([payload(log_id="1"), payload(log_id="2"), payload(tenant_id="beta_inc", log_id="3")])
 
     response = post(client, body, "application/x-ndjson", **bearer(acme_key))
 
+    assert response.status_code == 202
+    assert response.json()["errors"] == [
+        {
+            "index": 2,
+            "error": "forbidden_tenant",
+            "detail": "this API key belongs to tenant 'acme', not 'beta_inc'.",
+        }
+    ]
+    assert {envelope.tenant_id for envelope in queue.queued_envelopes()} == {"acme"}
+
+
+def test_a_batch_only_for_another_tenant_is_403(client, queue, acme_key, beta):
+    body = "\n".join([payload(tenant_id="beta_inc", log_id="1"), payload(tenant_id="beta_inc", log_id="2")])
+
+    response = post(client, body, "application/x-ndjson", **bearer(acme_key))
+
     assert response.status_code == 403
-    assert response.json()["detail"].startswith("line 3: ")
+    assert [error["error"] for error in response.json()["errors"]] == ["forbidden_tenant"] * 2
+    assert queue.queued_envelopes() == []
+
+
+def test_records_without_a_tenant_are_the_keys(client, queue, acme_key):
+    body = json.dumps([{"message": "one"}, {"message": "two", "log_id": "2"}])
+
+    response = post(client, body, **bearer(acme_key))
+
+    assert response.status_code == 202
+    assert [envelope.tenant_id for envelope in queue.queued_envelopes()] == ["acme", "acme"]
+
+
+def test_a_text_upload_needs_no_tenant_header_with_a_key(client, queue, acme_key):
+    response = post(client, "text", "text/plain", **bearer(acme_key))
+
+    assert response.status_code == 202
+    assert queue.queued_envelopes()[0].tenant_id == "acme"
+
+
+def test_an_x_tenant_id_naming_another_tenant_than_the_key_is_403_for_any_body(client, queue, acme_key, beta):
+    body = json.dumps([{"message": "one"}])
+
+    response = post(client, body, **{**bearer(acme_key), "X-Tenant-ID": "beta_inc"})
+
+    assert response.status_code == 403
+    assert response.json()["detail"] == "This API key belongs to tenant 'acme', not 'beta_inc'."
     assert queue.queued_envelopes() == []
 
 
@@ -173,3 +215,14 @@ def test_the_key_is_checked_before_the_body_is_read(client, queue, acme, setting
     response = post(client, payload())
 
     assert response.status_code == 401
+
+
+def test_a_request_refused_before_its_body_is_read_is_counted_for_the_keys_tenant(client, queue, acme_key):
+    from prometheus_client import REGISTRY
+
+    labels = {"method": "POST", "route": "ingest", "status": "413", "tenant": "acme"}
+    before = REGISTRY.get_sample_value("dataproc_http_requests_total", labels) or 0
+
+    post(client, payload(), CONTENT_LENGTH=str(50 * 1024 * 1024), **bearer(acme_key))
+
+    assert REGISTRY.get_sample_value("dataproc_http_requests_total", labels) == before + 1

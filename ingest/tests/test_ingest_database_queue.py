@@ -54,10 +54,22 @@ def test_a_batch_becomes_one_message_per_line_with_the_returned_ids(client):
     assert sorted(message.envelope.log_id for message in pulled) == ["0", "1", "2", "3", "4"]
 
 
-def test_a_batch_with_one_bad_line_leaves_the_queue_empty(client):
-    lines = [json.dumps({"tenant_id": "acme", "log_id": "1", "text": "ok"}), '{"tenant_id": "acme"}']
+def test_a_batch_with_one_bad_line_queues_only_the_good_ones(client):
+    lines = [
+        json.dumps({"tenant_id": "acme", "log_id": "1", "text": "ok"}),
+        '{"tenant_id": "acme"}',
+        json.dumps({"tenant_id": "acme", "log_id": "3", "text": "ok too"}),
+    ]
 
     response = post(client, "\n".join(lines), "application/x-ndjson")
+
+    assert response.status_code == 202
+    assert response.json()["rejected"] == 1
+    assert sorted(message.envelope.log_id for message in get_queue().pull(10, lease_seconds=30)) == ["1", "3"]
+
+
+def test_a_batch_with_no_good_line_leaves_the_queue_empty(client):
+    response = post(client, '{"tenant_id": "acme"}\n{oops', "application/x-ndjson")
 
     assert response.status_code == 400
     assert QueueMessage.objects.count() == 0

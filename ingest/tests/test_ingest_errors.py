@@ -1,14 +1,18 @@
 """Everything a client can get wrong at /ingest: a JSON 4xx, never a 5xx, and nothing queued."""
 
+import gzip
 import io
 import json
+import zlib
 
 import pytest
+import zstandard
 from django.test import RequestFactory
 
 from core.errors import InvalidRequest, PayloadTooLarge
 from dataproc_site.api.error_handlers import server_error
 from ingest import uploads
+from ingest.formats.limits import IntakeLimits
 from processing.queues import get_queue
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("open_mode")]
@@ -36,15 +40,15 @@ def assert_json_error(response, status, code):
         (b"{", "malformed JSON"),
         (b"{'tenant_id': 'acme'}", "malformed JSON"),
         (b'{"tenant_id": "acme", "log_id": "1", "text": "x"} trailing', "malformed JSON"),
-        (b"[]", "expected a JSON object"),
-        (b'"just a string"', "expected a JSON object"),
-        (b"42", "expected a JSON object"),
-        (b"null", "expected a JSON object"),
+        (b"[]", "The batch is empty"),
+        (b'"just a string"', "expected a JSON log object or an array"),
+        (b"42", "expected a JSON log object or an array"),
+        (b"null", "expected a JSON log object or an array"),
         (b'{"log_id": "1", "text": "x"}', "tenant_id is required"),
-        (b'{"tenant_id": "acme", "text": "x"}', "log_id is required"),
         (b'{"tenant_id": "acme", "log_id": "1"}', "text is required"),
+        (b'{"tenant_id": "acme", "log_id": "1", "message": 5}', "message must be a string"),
         (b'{"tenant_id": 7, "log_id": "1", "text": "x"}', "tenant_id must be a string"),
-        (b'{"tenant_id": "acme", "log_id": null, "text": "x"}', "log_id must be a string"),
+        (b'{"tenant_id": "acme", "log_id": 12, "text": "x"}', "log_id must be a string"),
         (b'{"tenant_id": "acme", "log_id": "1", "text": ["x"]}', "text must be a string"),
         (b'{"tenant_id": "", "log_id": "1", "text": "x"}', "tenant_id must not be empty"),
         (b'{"tenant_id": "acme", "log_id": "", "text": "x"}', "log_id must not be empty"),
@@ -61,6 +65,7 @@ def assert_json_error(response, status, code):
         (b"[" * 100_000, "nested too deeply"),
         (b'{"a":' * 50_000 + b"1" + b"}" * 50_000, "nested too deeply"),
         (b'{"tenant_id": "acme", "log_id": "1", "text": "x", "n": ' + b"9" * 5000 + b"}", "malformed JSON"),
+        (b'{"tenant_id": "acme", "log_id": "1", "text": "x", "n": NaN}', "NaN is not a JSON value"),
     ],
 )
 def test_it_refuses_an_invalid_json_upload_with_400_and_queues_nothing(client, queue, body, expected):
@@ -145,6 +150,88 @@ def test_a_content_length_that_is_not_a_number_gets_400(client, queue):
     assert_json_error(response, 400, "invalid_request")
 
 
+def test_a_single_log_over_the_text_limit_is_413_naming_the_limit(client, queue, settings):
+    settings.INGEST_MAX_TEXT_CHARS = 10
+
+    response = post_raw(client, json.dumps({**VALID, "text": "x" * 11}).encode())
+
+    assert_json_error(response, 413, "payload_too_large")
+    assert response.json()["detail"] == "text is 11 characters; the limit is 10."
+    assert queue.queued_envelopes() == []
+
+
+def test_a_single_log_exactly_at_the_text_limit_is_accepted(client, queue, settings):
+    settings.INGEST_MAX_TEXT_CHARS = 10
+
+    assert post_raw(client, json.dumps({**VALID, "text": "x" * 10}).encode()).status_code == 202
+
+
+def test_a_single_log_without_log_id_gets_a_generated_one(client, queue):
+    response = post_raw(client, b'{"tenant_id": "acme", "log_id": null, "message": "hello"}')
+
+    assert response.status_code == 202
+    assert response.json()["log_id"] == queue.queued_envelopes()[0].log_id
+
+
+# -- Content-Encoding -------------------------------------------------------------------
+
+ENCODERS = {
+    "gzip": gzip.compress,
+    "x-gzip": gzip.compress,
+    "deflate": zlib.compress,
+    "zstd": lambda data: zstandard.ZstdCompressor().compress(data),
+}
+
+
+@pytest.mark.parametrize("encoding", list(ENCODERS))
+def test_a_compressed_body_is_decoded(client, queue, encoding):
+    body = ENCODERS[encoding](json.dumps(VALID).encode())
+
+    response = post_raw(client, body, HTTP_CONTENT_ENCODING=encoding)
+
+    assert response.status_code == 202
+    assert queue.queued_envelopes()[0].text == "hello"
+
+
+@pytest.mark.parametrize("encoding", ["br", "compress", "gzip, zstd", "identity-ish"])
+def test_an_unknown_or_stacked_content_encoding_is_415(client, queue, encoding):
+    response = post_raw(client, json.dumps(VALID).encode(), HTTP_CONTENT_ENCODING=encoding)
+
+    assert_json_error(response, 415, "unsupported_media_type")
+    assert "Content-Encoding" in response.json()["detail"]
+    assert queue.queued_envelopes() == []
+
+
+def test_a_body_that_is_not_what_its_encoding_says_is_400(client, queue):
+    response = post_raw(client, json.dumps(VALID).encode(), HTTP_CONTENT_ENCODING="gzip")
+
+    assert_json_error(response, 400, "invalid_request")
+    assert "not valid gzip data" in response.json()["detail"]
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "zstd"])
+def test_a_decompression_bomb_is_413_and_nothing_queued(client, queue, settings, encoding):
+    settings.INGEST_MAX_DECOMPRESSED_BYTES = 1024 * 1024
+    bomb = ENCODERS[encoding](b"[" + b" " * (64 * 1024 * 1024))
+    assert len(bomb) < 200_000
+
+    response = post_raw(client, bomb, HTTP_CONTENT_ENCODING=encoding)
+
+    assert_json_error(response, 413, "payload_too_large")
+    assert "decompresses to more than the limit of 1048576 bytes" in response.json()["detail"]
+    assert queue.queued_envelopes() == []
+
+
+def test_the_wire_limit_counts_the_compressed_bytes(client, queue, settings):
+    body = gzip.compress(json.dumps({**VALID, "text": "x" * 5000}).encode())
+    settings.INGEST_MAX_BODY_BYTES = len(body)
+
+    assert post_raw(client, body, HTTP_CONTENT_ENCODING="gzip").status_code == 202
+
+
+# -- reading the body ---------------------------------------------------------------------
+
+
 class EndlessBody:
     """A request whose body never ends and that announces no length: reads must stay bounded."""
 
@@ -157,11 +244,15 @@ class EndlessBody:
         return b"x" * size
 
 
+def limits(max_bytes):
+    return IntakeLimits(max_body_bytes=max_bytes, max_decompressed_bytes=max_bytes)
+
+
 def test_reading_stops_just_past_the_limit_whatever_the_headers_say():
     request = EndlessBody()
 
     with pytest.raises(PayloadTooLarge):
-        uploads.read_body(request, 10_000)
+        uploads.read_body(request, limits(10_000))
 
     assert request.bytes_read == 10_001
 
@@ -172,7 +263,7 @@ def test_a_body_shorter_than_its_content_length_is_refused():
     request._stream = io.BytesIO(b"hello")
 
     with pytest.raises(InvalidRequest, match="ended after 5 of the 10 bytes"):
-        uploads.read_body(request, 1000)
+        uploads.read_body(request, limits(1000))
 
 
 def test_a_chunked_body_is_read_from_a_terminated_wsgi_input_within_the_limit():
@@ -181,16 +272,16 @@ def test_a_chunked_body_is_read_from_a_terminated_wsgi_input_within_the_limit():
     request.META["wsgi.input_terminated"] = True
     request.META["wsgi.input"] = io.BytesIO(b"a" * 300)
 
-    assert uploads.read_body(request, 300) == b"a" * 300
+    assert uploads.read_body(request, limits(300)) == b"a" * 300
     request.META["wsgi.input"] = io.BytesIO(b"a" * 301)
     with pytest.raises(PayloadTooLarge):
-        uploads.read_body(request, 300)
+        uploads.read_body(request, limits(300))
 
 
 def test_reading_returns_the_whole_body_within_the_limit():
     request = RequestFactory().generic("POST", "/ingest", b"a" * 5000, content_type="text/plain")
 
-    assert uploads.read_body(request, 5000) == b"a" * 5000
+    assert uploads.read_body(request, limits(5000)) == b"a" * 5000
 
 
 @pytest.mark.parametrize("fake", ["UnavailableQueue", "BrokenQueue"])
@@ -207,6 +298,7 @@ def test_a_queue_that_does_not_take_the_log_gets_503_with_retry_after(client, se
 
 
 def test_a_batch_the_queue_refuses_gets_503(client, settings):
+    """Nothing of a batch is accepted unless the queue took all of it."""
     settings.QUEUE_BACKEND = "tests.doubles.UnavailableQueue"
     body = (json.dumps(VALID) + "\n" + json.dumps({**VALID, "log_id": "2"})).encode()
 

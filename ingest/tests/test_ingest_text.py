@@ -59,7 +59,7 @@ def test_it_refuses_text_without_tenant_header(client, queue):
     assert response.status_code == 400
     assert response.json() == {
         "error": "invalid_request",
-        "detail": "text/plain uploads need an X-Tenant-ID header.",
+        "detail": "text/plain uploads need an X-Tenant-ID header (or an API key naming the tenant).",
     }
     assert queue.queued_envelopes() == []
 

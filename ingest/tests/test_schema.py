@@ -26,6 +26,12 @@ def test_every_api_operation_is_documented_with_its_error_responses():
     assert set(ingest["responses"]) == {"202", "400", "401", "403", "413", "415", "429", "503"}
     assert "Retry-After" in ingest["responses"]["429"]["headers"]
     assert "Retry-After" in ingest["responses"]["503"]["headers"]
+    otlp = paths["/v1/logs"]["post"]
+    assert set(otlp["requestBody"]["content"]) == {"application/x-protobuf", "application/json"}
+    assert set(otlp["responses"]) == {"200", "400", "401", "403", "413", "415", "429", "503"}
+    for answer in otlp["responses"].values():
+        assert set(answer["content"]) == {"application/x-protobuf", "application/json"}
+    assert "Retry-After" in otlp["responses"]["429"]["headers"]
     assert {"200", "404"} <= set(paths["/logs/{log_id}"]["get"]["responses"])
     assert "200" in paths["/logs"]["get"]["responses"]
     assert set(paths["/ready"]["get"]["responses"]) == {"200", "503"}

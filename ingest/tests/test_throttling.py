@@ -1,4 +1,4 @@
-"""Per-tenant rate limits: 429 with Retry-After for the tenant over its rate, nobody else."""
+"""Per-tenant rate limits in logs per minute: 429 with Retry-After for the tenant over its rate, nobody else."""
 
 import json
 
@@ -61,6 +61,37 @@ def test_release_gives_a_counted_request_back():
     assert throttling.acquire("t", 1, now=T0) is None
 
 
+def test_a_batch_counts_every_log():
+    assert throttling.acquire("t", 10, 6, now=T0) is None
+
+    assert throttling.acquire("t", 10, 5, now=T0) is not None
+    assert throttling.acquire("t", 10, 4, now=T0) is None
+    assert throttling.acquire("t", 10, 1, now=T0) is not None
+
+
+def test_a_refused_batch_counts_nothing():
+    throttling.acquire("t", 10, 8, now=T0)
+    throttling.acquire("t", 10, 5, now=T0)
+
+    assert throttling.acquire("t", 10, 2, now=T0) is None
+
+
+def test_release_gives_a_whole_batch_back():
+    throttling.acquire("t", 10, 10, now=T0)
+    throttling.release("t", 10, now=T0)
+
+    assert throttling.acquire("t", 10, 10, now=T0) is None
+
+
+def test_the_wait_for_a_batch_is_when_all_of_it_fits():
+    throttling.acquire("t", 10, 6, now=T0)
+
+    wait = throttling.acquire("t", 10, 5, now=T0)
+
+    # This minute has room for 4 only: into the next one, until 6 * (1 - t/60) + 5 <= 10.
+    assert wait == pytest.approx(50 + 60 * (1 - 5 / 6))
+
+
 def test_a_zero_rate_refuses_everything():
     assert throttling.acquire("t", 0, now=T0) is not None
 
@@ -75,6 +106,10 @@ def test_a_zero_rate_refuses_everything():
 )
 def test_the_wait_is_when_the_next_request_fits(limit, previous, current, elapsed, expected):
     assert throttling.seconds_until_allowed(limit, previous, current, elapsed) == pytest.approx(expected)
+
+
+def test_more_logs_than_the_whole_limit_wait_two_full_windows():
+    assert throttling.seconds_until_allowed(10, 0, 0, 30, logs=11) == pytest.approx(90)
 
 
 # -- through the API ---------------------------------------------------------------
@@ -102,7 +137,7 @@ def test_a_tenant_over_its_rate_gets_429_with_retry_after_and_nothing_queued(cli
 
     assert response.status_code == 429
     assert response.json()["error"] == "rate_limited"
-    assert "2 requests per minute" in response.json()["detail"]
+    assert "2 logs per minute" in response.json()["detail"]
     assert int(response["Retry-After"]) >= 1
     assert len(queue.queued_envelopes()) == 2
 
@@ -120,22 +155,65 @@ def test_another_tenant_is_unaffected_by_one_tenants_throttling(client, queue, s
 
 @pytest.mark.django_db
 @pytest.mark.usefixtures("open_mode")
-def test_a_batch_counts_once_per_tenant_and_is_refused_whole(client, queue, slow_tenant):
+def test_a_batch_counts_each_of_its_logs_and_is_refused_whole(client, queue, slow_tenant):
     ingest(client, "slow", "1")
-    ingest(client, "slow", "2")
     body = "\n".join(
-        json.dumps({"tenant_id": tenant_id, "log_id": "b", "text": "x"}) for tenant_id in ("acme", "slow")
+        json.dumps({"tenant_id": tenant_id, "log_id": log_id, "text": "x"})
+        for tenant_id, log_id in (("acme", "a"), ("slow", "b"), ("slow", "c"))
     )
 
     response = client.post("/ingest", data=body, content_type="application/x-ndjson")
 
+    # slow has room for 1 more log, and the batch has 2 of its logs.
     assert response.status_code == 429
-    assert len(queue.queued_envelopes()) == 2
+    assert "this request's 2 logs do not fit" in response.json()["detail"]
+    assert len(queue.queued_envelopes()) == 1
     # acme's share of the refused batch was given back: it still has its full rate.
     acme = Tenant.objects.get(pk="acme")
     acme.rate_limit_per_minute = 1
     acme.save()
     assert ingest(client, "acme", "after").status_code == 202
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("open_mode")
+def test_five_batches_cannot_queue_more_than_the_rate(client, queue):
+    Tenant.objects.create(id="five", rate_limit_per_minute=5)
+    statuses = []
+    for batch in range(5):
+        records = [{"tenant_id": "five", "log_id": f"{batch}-{n}", "text": "x"} for n in range(5)]
+        statuses.append(
+            client.post("/ingest", data=json.dumps(records), content_type="application/json").status_code
+        )
+
+    assert statuses == [202, 429, 429, 429, 429]
+    assert len(queue.queued_envelopes()) == 5
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("open_mode")
+def test_a_batch_larger_than_the_whole_rate_is_413_as_it_can_never_fit(client, queue, slow_tenant):
+    records = [{"tenant_id": "slow", "log_id": str(n), "text": "x"} for n in range(3)]
+
+    response = client.post("/ingest", data=json.dumps(records), content_type="application/json")
+
+    assert response.status_code == 413
+    assert "more than its whole rate of 2 logs per minute" in response.json()["detail"]
+    assert queue.queued_envelopes() == []
+    assert [ingest(client, "slow", str(n)).status_code for n in range(2)] == [202, 202]
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("open_mode")
+def test_rejected_records_do_not_count(client, queue, slow_tenant):
+    records = [
+        {"tenant_id": "slow", "log_id": "1", "text": "x"},
+        {"tenant_id": "slow", "log_id": "2", "text": ""},
+    ]
+
+    client.post("/ingest", data=json.dumps(records), content_type="application/json")
+
+    assert ingest(client, "slow", "3").status_code == 202
 
 
 @pytest.mark.django_db

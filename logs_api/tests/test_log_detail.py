@@ -147,3 +147,43 @@ def test_it_reads_from_the_database_store(client, settings):
     assert body["status"] == "processed"
     assert body["modified_data"] == "call [REDACTED]"
     assert body["message_id"] == "m1"
+
+
+@pytest.mark.usefixtures("open_mode")
+def test_it_returns_the_event_time_severity_and_redacted_attributes(client, store):
+    from datetime import UTC, datetime
+
+    store.load(
+        [
+            make_record(
+                event_time=datetime(2026, 10, 31, 23, 59, 1, 250000, tzinfo=UTC),
+                severity="warn",
+                attributes={"host": "web-1", "caller": "[REDACTED]", "attempt": 2},
+            )
+        ]
+    )
+
+    body = get_log(client, **{"X-Tenant-ID": "acme"}).json()
+
+    assert body["event_time"] == "2026-10-31T23:59:01.250000Z"
+    assert body["severity"] == "warn"
+    assert body["attributes"] == {"host": "web-1", "caller": "[REDACTED]", "attempt": 2}
+
+
+@pytest.mark.usefixtures("open_mode")
+def test_a_log_not_processed_yet_shows_no_attributes_as_they_are_not_redacted_yet(client, store):
+    store.load([make_record(status=STATUS_RETRYING, attributes={"caller": "555-0199"})])
+
+    body = get_log(client, **{"X-Tenant-ID": "acme"}).json()
+
+    assert body["attributes"] == {}
+    assert "555-0199" not in str(body)
+
+
+@pytest.mark.usefixtures("open_mode")
+def test_a_log_without_event_time_says_null(client, store):
+    store.load([make_record()])
+
+    body = get_log(client, **{"X-Tenant-ID": "acme"}).json()
+
+    assert (body["event_time"], body["severity"], body["attributes"]) == (None, "", {})

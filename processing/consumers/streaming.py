@@ -13,14 +13,30 @@ ready at that moment), others already work on the next logs. At most
 ``concurrency`` more messages than are worked on are leased at any time, each
 waiting for a slot at most as long as one log's work. The rules shared with the
 pull loop (handler errors, deadlines, drain) are in ``processing.consumers.rules``.
+
+Tenants' shares: one subscription hands messages out in its own order, so a
+tenant with a long backlog could fill every slot and every lease, and another
+tenant's log, once delivered, would wait behind its messages. While every work
+slot is taken, a tenant already holding ``WORKER_TENANT_MAX_SHARE`` of them
+(waiting for one or working) does not get another: that delivery is held back
+until the next poll of the stream (at most ``poll_seconds``) and given back with
+``WORKER_TENANT_SHED_DELAY_SECONDS`` of delay, freeing its lease for whatever
+comes next; other tenants' deliveries take the free handlers and the next free
+slots. A lone tenant still fills every slot (nothing is held back while one is
+free). Holding back until the poll bounds how fast the stream can turn over a
+backlog (the free leases every ``poll_seconds``); a delivery that has reached
+half of ``PUBSUB_MAX_DELIVERY_ATTEMPTS`` is never held back, so giving deliveries
+back can never send a log to the dead-letter topic.
 """
 
 from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import time
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeoutError
 
@@ -29,6 +45,7 @@ from google.cloud import pubsub_v1
 from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
 from google.cloud.pubsub_v1.subscriber.scheduler import ThreadScheduler
 
+from dataproc_site.observability import metrics
 from processing import worker
 from processing.consumers.rules import (
     HANDLER_ERROR_DELAY_SECONDS,
@@ -74,6 +91,13 @@ class StreamingConsumer:
         self._in_flight = 0
         self._last_activity = time.monotonic()
         self._counter_lock = threading.Lock()
+        # Tenants' shares of the work slots: messages waiting for one or working, per tenant.
+        self.tenant_cap = max(1, math.floor(float(settings.WORKER_TENANT_MAX_SHARE) * self.concurrency))
+        self.held_back_delay_seconds = float(settings.WORKER_TENANT_SHED_DELAY_SECONDS)
+        self._occupied: Counter[str] = Counter()
+        self._occupied_total = 0
+        self._held_back: list[ReceivedMessage] = []
+        self.held_back_count = 0
 
     def flow_control(self) -> pubsub_v1.types.FlowControl:
         extension = lease_extension_seconds(self.lease_seconds)
@@ -94,6 +118,7 @@ class StreamingConsumer:
             self._last_activity = time.monotonic()
         message = None
         action = None
+        slot = None
         try:
             envelope = self.queue.decode_delivered(
                 streamed.data, dict(streamed.attributes), streamed.message_id, streamed.delivery_attempt
@@ -108,8 +133,13 @@ class StreamingConsumer:
                 published_at=streamed.publish_time,
                 lease=streamed,
             )
+            slot = self._take_turn(message)
+            if slot is None:
+                self._hold_back(message)
+                message = None  # not handled here: the run loop gives it back
+                return
             self.deadlines.started(key, message)
-            with worker.work_gated_by(self.work_gate):
+            with worker.work_gated_by(slot):
                 action = self.handler(message)
         except Exception:
             # Anything escaping the handler is a bug or an outage: give the message
@@ -118,6 +148,8 @@ class StreamingConsumer:
             streamed.drop()
             streamed.modify_ack_deadline(int(HANDLER_ERROR_DELAY_SECONDS))
         finally:
+            if slot is not None:
+                slot.leave()
             expired = self.deadlines.finished(key)
             if self.drain is not None and message is not None and not expired:
                 self.drain.handled(message, action if action is not None else "retry")
@@ -125,6 +157,57 @@ class StreamingConsumer:
             with self._counter_lock:
                 self._in_flight -= 1
                 self._last_activity = time.monotonic()
+
+    def _take_turn(self, message: ReceivedMessage) -> _TenantSlot | None:
+        """A place among the messages waiting for or holding a work slot; None: its tenant had its share."""
+        tenant_id = message.envelope.tenant_id
+        with self._counter_lock:
+            if (
+                self._occupied_total >= self.concurrency
+                and self.tenant_cap < self.concurrency
+                and self._occupied[tenant_id] >= self.tenant_cap
+                and not self._near_dead_letter(message)
+            ):
+                self.held_back_count += 1
+                return None
+            self._occupied[tenant_id] += 1
+            self._occupied_total += 1
+        return _TenantSlot(self, tenant_id)
+
+    @staticmethod
+    def _near_dead_letter(message: ReceivedMessage) -> bool:
+        """Delivered so often that giving it back again could reach the subscription's dead-letter limit."""
+        return message.delivery_attempt >= settings.PUBSUB_MAX_DELIVERY_ATTEMPTS // 2
+
+    def _leave(self, tenant_id: str) -> None:
+        with self._counter_lock:
+            self._occupied[tenant_id] -= 1
+            if not self._occupied[tenant_id]:
+                del self._occupied[tenant_id]
+            self._occupied_total -= 1
+
+    def _hold_back(self, message: ReceivedMessage) -> None:
+        logger.debug(
+            "tenant over its share of the work slots: delivery given back",
+            extra={"message_id": message.message_id, "tenant_id": message.envelope.tenant_id},
+        )
+        metrics.record_held_back(message.envelope.tenant_id)
+        with self._counter_lock:
+            self._held_back.append(message)
+
+    def _give_back_held(self) -> None:
+        """Nack what was held back since the last poll, each with the short delay."""
+        with self._counter_lock:
+            held, self._held_back = self._held_back, []
+        for message in held:
+            try:
+                self.queue.nack(message, self.held_back_delay_seconds)
+            except Exception:
+                logger.warning(
+                    "could not give a held-back delivery back; its lease runs out instead",
+                    exc_info=True,
+                    extra={"message_id": message.message_id},
+                )
 
     def _expire_overdue(self) -> None:
         for message, ran_seconds in self.deadlines.expire_overdue():
@@ -164,6 +247,7 @@ class StreamingConsumer:
                     failure = future.exception() or RuntimeError("streaming pull ended")
                     break
                 self._expire_overdue()
+                self._give_back_held()
                 if idle_exit_seconds is not None:
                     if self.idle_for() >= idle_exit_seconds:
                         logger.info(
@@ -175,13 +259,45 @@ class StreamingConsumer:
                         break
                 stop_event.wait(self.poll_seconds)
         finally:
+            self._give_back_held()
             future.cancel()  # stop the stream; running handlers finish, the rest are nacked
             try:
                 future.result(timeout=settings.WORKER_SHUTDOWN_GRACE_SECONDS)
             except Exception as exc:
                 if failure is None and not isinstance(exc, (FutureTimeoutError, TimeoutError)):
                     logger.debug("streaming pull closed with %r", exc)
+            self._give_back_held()  # any held back while the stream closed
         if failure is not None:
             raise QueueUnavailable(f"streaming pull from {self.queue.subscription_path} failed: {failure}")
         if stuck:
             raise DrainStuck(stuck)
+
+
+class _TenantSlot:
+    """One admitted delivery: the work gate as ``decide`` holds it, and its tenant's count until the work is done.
+
+    Storing the result happens after the gate is released, so it no longer counts
+    against the tenant's share: a lone tenant keeps every slot busy meanwhile.
+    """
+
+    def __init__(self, consumer: StreamingConsumer, tenant_id: str) -> None:
+        self.consumer = consumer
+        self.tenant_id = tenant_id
+        self._left = False
+        self._lock = threading.Lock()
+
+    def __enter__(self) -> _TenantSlot:
+        self.consumer.work_gate.acquire()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self.consumer.work_gate.release()
+        self.leave()
+
+    def leave(self) -> None:
+        """Stop counting against the tenant's share (once; the work may never have started)."""
+        with self._lock:
+            if self._left:
+                return
+            self._left = True
+        self.consumer._leave(self.tenant_id)

@@ -11,7 +11,7 @@ deadlines) is the consumers' business, not the queue's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +42,8 @@ class QueueStats:
     depth: int | None
     oldest_age_seconds: float | None
     dead_lettered: int | None
+    # Depth per tenant id (tenants with nothing queued absent), where the backend can tell.
+    depth_by_tenant: Mapping[str, int] | None = None
 
 
 class BaseQueue:
@@ -100,6 +102,16 @@ class BaseQueue:
     def stats(self) -> QueueStats:
         """Depth and age of the backlog where the backend can tell; None where not."""
         return QueueStats(depth=None, oldest_age_seconds=None, dead_lettered=None)
+
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int | None:
+        """Messages in the queue (waiting, delayed or leased; not dead letters), of one tenant or all.
+
+        None when the backend cannot tell. The count may stop at ``up_to`` (the
+        answer is then at least that), so asking whether a cap is reached costs no
+        more than the cap. Intake's queue-depth caps ask it on every upload
+        (``ingest.backpressure``): backends answer from something cheap or not at all.
+        """
+        return None
 
     def close(self) -> None:
         """Release clients and connections held by this backend."""

@@ -1,9 +1,10 @@
 """An in-process queue with the database queue's semantics, for fast unit tests.
 
-Leases, delays, attempt counting, stale-lease protection and dead letters all
-behave as in ``DatabaseQueue``; nothing survives the process, so it is for tests
-and experiments only (``QUEUE_BACKEND=memory``). Thread-safe: the consumer's
-threads and the test's threads share one instance.
+Leases, delays, attempt counting, stale-lease protection, dead letters and the
+tenants' turns (``processing.queues.turns``) all behave as in ``DatabaseQueue``;
+nothing survives the process, so it is for tests and experiments only
+(``QUEUE_BACKEND=memory``). Thread-safe: the consumer's threads and the test's
+threads share one instance.
 """
 
 from __future__ import annotations
@@ -11,12 +12,14 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from core.envelope import LogEnvelope
 from processing.queues.base import BaseQueue, QueueStats, ReceivedMessage
+from processing.queues.turns import interleave, starting_after
 
 
 @dataclass
@@ -27,6 +30,7 @@ class _Entry:
     published_monotonic: float
     available_at: float
     sequence: int
+    tenant_id: str = ""
     lease_token: str | None = None
     delivery_attempts: int = 0
     dead: bool = False
@@ -44,17 +48,18 @@ class MemoryQueue(BaseQueue):
         self._lock = threading.Lock()
         self._entries: dict[str, _Entry] = {}
         self._sequence = 0
+        self._turn_after: str | None = None
 
     def publish(self, envelope: LogEnvelope) -> str:
         return self.publish_many([envelope])[0]
 
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
         # Serialise first so the payload is exactly what a real broker would carry.
-        payloads = [envelope.to_json() for envelope in envelopes]
+        payloads = [(envelope.to_json(), envelope.tenant_id) for envelope in envelopes]
         now, published_at = time.monotonic(), datetime.now(UTC)
         message_ids = []
         with self._lock:
-            for payload in payloads:
+            for payload, tenant_id in payloads:
                 message_id = str(uuid.uuid4())
                 self._sequence += 1
                 self._entries[message_id] = _Entry(
@@ -64,6 +69,7 @@ class MemoryQueue(BaseQueue):
                     published_monotonic=now,
                     available_at=now,
                     sequence=self._sequence,
+                    tenant_id=tenant_id,
                 )
                 message_ids.append(message_id)
         return message_ids
@@ -92,7 +98,14 @@ class MemoryQueue(BaseQueue):
                 (entry for entry in self._entries.values() if not entry.dead and entry.available_at <= now),
                 key=lambda entry: (entry.available_at, entry.sequence),
             )
-            for entry in due[: max(max_messages, 0)]:
+            by_tenant: dict[str, list[_Entry]] = defaultdict(list)
+            for entry in due:
+                by_tenant[entry.tenant_id].append(entry)
+            tenant_ids = starting_after(sorted(by_tenant), self._turn_after)
+            if tenant_ids:
+                self._turn_after = tenant_ids[0]
+            taken = interleave([by_tenant[tenant_id] for tenant_id in tenant_ids], max(max_messages, 0))
+            for entry in taken:
                 entry.available_at = now + lease_seconds
                 entry.lease_token = uuid.uuid4().hex
                 entry.delivery_attempts += 1
@@ -171,7 +184,19 @@ class MemoryQueue(BaseQueue):
             dead = len(self._entries) - len(ready)
             oldest = min((entry.published_monotonic for entry in ready), default=None)
         age = now - oldest if oldest is not None else None
-        return QueueStats(depth=len(ready), oldest_age_seconds=age, dead_lettered=dead)
+        by_tenant = dict(Counter(entry.tenant_id for entry in ready))
+        return QueueStats(
+            depth=len(ready), oldest_age_seconds=age, dead_lettered=dead, depth_by_tenant=by_tenant
+        )
+
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int:
+        with self._lock:
+            count = sum(
+                1
+                for entry in self._entries.values()
+                if not entry.dead and (tenant_id is None or entry.tenant_id == tenant_id)
+            )
+        return count if up_to is None else min(count, up_to)
 
     def _held(self, message: ReceivedMessage) -> _Entry | None:
         """The entry, only while this delivery's lease token is still on it (caller holds the lock)."""

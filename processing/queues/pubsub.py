@@ -35,6 +35,7 @@ from google.cloud.pubsub_v1.subscriber.message import Message as StreamedMessage
 
 from core.envelope import LogEnvelope
 from processing.queues.base import BaseQueue, QueueUnavailable, ReceivedMessage
+from processing.queues.pubsub_backlog import SubscriptionBacklog
 
 logger = logging.getLogger(__name__)
 
@@ -98,6 +99,7 @@ class PubSubQueue(BaseQueue):
         self._pid: int | None = None
         self._publisher: pubsub_v1.PublisherClient | None = None
         self._subscriber: pubsub_v1.SubscriberClient | None = None
+        self._backlog: SubscriptionBacklog | None = None
 
     # -- clients, once per process ------------------------------------------------
 
@@ -343,6 +345,20 @@ class PubSubQueue(BaseQueue):
 
     # stats(): the base class answers "unknown"; the backlog lives in Cloud
     # Monitoring (subscription/num_undelivered_messages, oldest_unacked_message_age).
+
+    def depth(self, *, tenant_id: str | None = None, up_to: int | None = None) -> int | None:
+        """The subscription's whole backlog from Cloud Monitoring, a minute or two behind; no tenant's."""
+        if tenant_id is not None:
+            return None
+        with self._lock:
+            if self._backlog is None:
+                self._backlog = SubscriptionBacklog(
+                    self.project,
+                    settings.PUBSUB_SUBSCRIPTION,
+                    cache_seconds=float(settings.PUBSUB_BACKLOG_CACHE_SECONDS),
+                )
+            backlog = self._backlog
+        return backlog.value()
 
     # The worker streams from this backend (processing.consumers.streaming).
     streaming_pull = True

@@ -9,6 +9,7 @@ from unittest import mock
 import pytest
 from django.db import OperationalError, connection, connections, transaction
 from django.test import override_settings
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from processing.models import QueueMessage
@@ -244,3 +245,136 @@ def test_postgresql_claims_skip_rows_locked_by_another_claimer():
         release.set()
         holder.join(30)
     assert [message.message_id for message in queue.pull(10, 30)] == [locked_id]
+
+
+# -- tenants take turns, and claims stay cheap with a long backlog ---------------------------
+
+
+def queue_backlog(tenant_id: str, count: int) -> None:
+    """``count`` claimable rows of one tenant, written in bulk (a backlog to claim from)."""
+    now = timezone.now()
+    QueueMessage.objects.bulk_create(
+        [
+            QueueMessage(
+                **DatabaseQueue._new_row(make_envelope(tenant_id=tenant_id, log_id=f"{tenant_id}-{n}"), now)
+            )
+            for n in range(count)
+        ],
+        batch_size=2000,
+    )
+
+
+def claim_steps(queue: DatabaseQueue, count: int) -> tuple[list, int]:
+    """Pull ``count`` messages; also how many SQLite virtual-machine steps every statement took."""
+    steps = 0
+
+    def count_steps() -> int:
+        nonlocal steps
+        steps += 100
+        return 0
+
+    connection.ensure_connection()
+    connection.connection.set_progress_handler(count_steps, 100)
+    try:
+        return queue.pull(count, 30), steps
+    finally:
+        connection.connection.set_progress_handler(None, 100)
+
+
+def test_a_new_tenants_log_is_claimed_at_once_behind_another_tenants_long_backlog():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 3000)
+    newcomer = queue.publish(make_envelope(tenant_id="tenant-b", log_id="new"))
+
+    claimed = queue.pull(16, 30)
+
+    assert newcomer in [message.message_id for message in claimed[:2]]
+    assert [message.envelope.log_id for message in claimed if message.message_id != newcomer] == [
+        f"tenant-a-{n}" for n in range(15)
+    ]
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="counts SQLite's virtual-machine steps")
+def test_a_claim_costs_no_more_with_30000_logs_waiting_than_with_300():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 300)
+    queue.publish(make_envelope(tenant_id="tenant-b"))
+    _, small = claim_steps(queue, 16)
+    QueueMessage.objects.all().delete()
+    queue_backlog("tenant-a", 30000)
+    queue.publish(make_envelope(tenant_id="tenant-b"))
+
+    claimed, large = claim_steps(queue, 16)
+
+    assert len(claimed) == 16
+    assert "tenant-b" in {message.envelope.tenant_id for message in claimed}
+    # A scan of the backlog would be hundreds of thousands of steps; a claim is a few seeks.
+    assert large < 2 * small + 5000, (small, large)
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's EXPLAIN QUERY PLAN")
+def test_every_statement_of_a_claim_searches_an_index_and_sorts_nothing():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 200)
+    queue_backlog("tenant-b", 3)
+
+    with CaptureQueriesContext(connection) as statements:
+        assert len(queue.pull(16, 30)) == 16
+
+    plans = {}
+    with connection.cursor() as cursor:
+        for statement in statements.captured_queries:
+            sql = statement["sql"]
+            if sql.startswith(("SELECT", "WITH", "UPDATE")):
+                cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
+                plans[sql[:60]] = [row[-1] for row in cursor.fetchall()]
+    assert len(plans) >= 4, plans  # the look, the tenants, their shares, the claim
+    table = QueueMessage._meta.db_table
+    for plan in plans.values():
+        steps = [step for step in plan if table in step]
+        assert steps, plan
+        assert all(step.startswith("SEARCH") for step in steps), plan
+        assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+# -- depth, for intake's queue-depth caps and the per-tenant gauge ----------------------------
+
+
+def test_depth_counts_waiting_delayed_and_leased_messages_per_tenant_but_no_dead_letters():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 5)
+    queue.publish(make_envelope(tenant_id="tenant-b"))
+    _leased, delayed, dead = queue.pull(3, 30)[:3]
+    queue.nack(delayed, 600)
+    queue.dead_letter(dead)
+
+    assert queue.depth() == 5
+    assert (queue.depth(tenant_id="tenant-a"), queue.depth(tenant_id="tenant-b")) == (4, 1)
+    assert queue.depth(tenant_id="nobody") == 0
+    assert queue.stats().depth_by_tenant == {"tenant-a": 4, "tenant-b": 1}
+
+
+def test_depth_stops_counting_at_the_cap_asked_about():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 50)
+
+    assert queue.depth(tenant_id="tenant-a", up_to=10) == 10
+    assert queue.depth(up_to=49) == 49
+    assert queue.depth(up_to=100) == 50
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's EXPLAIN QUERY PLAN")
+def test_depth_is_counted_from_an_index_alone():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 20)
+
+    with CaptureQueriesContext(connection) as statements:
+        queue.depth(tenant_id="tenant-a", up_to=10)
+        queue.depth(up_to=10)
+        queue.stats()
+
+    with connection.cursor() as cursor:
+        for statement in statements.captured_queries[:3]:  # the two depths and the per-tenant counts
+            cursor.execute(f"EXPLAIN QUERY PLAN {statement['sql']}")
+            steps = [row[-1] for row in cursor.fetchall() if QueueMessage._meta.db_table in row[-1]]
+            assert steps and all("USING COVERING INDEX" in step for step in steps), (statement["sql"], steps)

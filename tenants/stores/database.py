@@ -548,7 +548,7 @@ class DatabaseLogStore(BaseLogStore):
         """``list_logs`` plus ``UPPER(modified_data) LIKE UPPER('%text%')`` (``icontains``).
 
         PostgreSQL answers it from the trigram index on ``UPPER(modified_data)``
-        (migration 0003) for a text of three characters or more; SQLite scans the
+        (migration 0004) for a text of three characters or more; SQLite scans the
         tenant's rows, and folds the case of ASCII letters only.
         """
         if status is not None and status not in STATUSES:

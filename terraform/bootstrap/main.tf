@@ -37,7 +37,7 @@ locals {
 
   # The only project-level roles the dataproc module grants; the deployer's IAM
   # admin role is conditioned on them, so it cannot grant itself anything else.
-  module_project_roles = ["roles/cloudsql.client", "roles/datastore.user"]
+  module_project_roles = ["roles/cloudsql.client", "roles/datastore.user", "roles/monitoring.viewer"]
 
   # Plans on pull requests only read: a viewer role per service the module
   # manages, no basic roles.

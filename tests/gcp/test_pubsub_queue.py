@@ -202,3 +202,33 @@ def test_the_queue_reports_an_unknown_depth(pubsub_queue):
     stats = pubsub_queue.stats()
 
     assert (stats.depth, stats.oldest_age_seconds, stats.dead_lettered) == (None, None, None)
+
+
+def test_another_tenants_log_is_worked_on_before_most_of_a_streamed_backlog(pubsub_queue, settings):
+    """Noisy neighbours on one subscription: the held-back deliveries let the stream reach the other log."""
+    settings.WORKER_TENANT_MAX_SHARE = 0.5
+    # Long enough that what was held back does not come round again during the test.
+    settings.WORKER_TENANT_SHED_DELAY_SECONDS = 120.0
+    backlog = 300
+    pubsub_queue.publish_many([new_envelope(tenant_id="noisy") for _ in range(backlog)])
+    pubsub_queue.publish(new_envelope(tenant_id="quiet"))
+    worked, lock = [], threading.Lock()
+
+    def handler(message):
+        with current_work_gate():
+            time.sleep(1.0)
+        with lock:
+            worked.append(message.envelope.tenant_id)
+        pubsub_queue.ack(message)
+        return "ack"
+
+    thread, stop, errors = consume_in_thread(pubsub_queue, handler, concurrency=2)
+    try:
+        wait_for(lambda: "quiet" in worked, timeout=120, interval=0.5, message="the quiet tenant's log")
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+
+    assert errors == []
+    # In publish order it would come after all 300 (2 a second: two and a half minutes).
+    assert worked.index("quiet") < backlog // 3, worked.index("quiet")

@@ -312,6 +312,8 @@ def test_each_workload_gets_only_the_roles_its_code_needs():
             ("google_pubsub_topic_iam_member", "${google_pubsub_topic.ingest.name}", "roles/pubsub.viewer"),
             ("google_project_iam_member", project, "roles/datastore.user"),
             ("google_project_iam_member", project, "roles/cloudsql.client"),
+            # The queue-depth cap reads the subscription's backlog from Cloud Monitoring.
+            ("google_project_iam_member", project, "roles/monitoring.viewer"),
             ("google_secret_manager_secret_iam_member", secret_key, "roles/secretmanager.secretAccessor"),
             ("google_secret_manager_secret_iam_member", database_url, "roles/secretmanager.secretAccessor"),
         },
@@ -583,6 +585,36 @@ def test_a_backlog_alert_fires_before_the_queue_reaches_an_intake_cap():
     assert "google_pubsub_subscription.worker.name" in config.locals["worker_sub_filter"]
 
 
+def test_the_intake_cap_reaches_the_api_and_the_backlog_alert_stays_below_it():
+    """The cap the alert must precede is the API's own INGEST_MAX_QUEUED_LOGS, from one variable."""
+    config = tf.module()
+    assert (
+        config.locals["api_only_env"]["INGEST_MAX_QUEUED_LOGS"] == "${tostring(var.ingest_max_queued_logs)}"
+    )
+    assert "INGEST_MAX_QUEUED_LOGS" not in config.locals["common_env"]  # the API refuses; workers do not
+    cap = config.variables["ingest_max_queued_logs"]
+    assert cap["type"] == "number"
+    assert 0 < config.variables["alert_backlog_messages"]["default"] < cap["default"]
+    # A plan with the alert at or above the cap fails: on-call must hear before clients are refused.
+    alert = config.resource("google_monitoring_alert_policy", "worker_backlog")
+    precondition = only(only(alert["lifecycle"])["precondition"])
+    assert precondition["condition"] == (
+        "${var.ingest_max_queued_logs == 0 || var.alert_backlog_messages < var.ingest_max_queued_logs}"
+    )
+    # Reading the backlog needs Monitoring's read role, only where the cap is on.
+    grant = config.resource("google_project_iam_member", "api_reads_backlog")
+    assert grant["role"] == "roles/monitoring.viewer"
+    assert grant["count"] == "${var.ingest_max_queued_logs > 0 ? 1 : 0}"
+    for environment in tf.ENVIRONMENTS:
+        arguments = module_arguments(environment)
+        if "ingest_max_queued_logs" in arguments or "alert_backlog_messages" in arguments:
+            cap_value = arguments.get("ingest_max_queued_logs", cap["default"])
+            alert_value = arguments.get(
+                "alert_backlog_messages", config.variables["alert_backlog_messages"]["default"]
+            )
+            assert cap_value == 0 or alert_value < cap_value, environment
+
+
 def test_alerts_go_to_an_email_channel_given_as_a_variable():
     config = tf.module()
     channel = config.resource("google_monitoring_notification_channel", "email")
@@ -678,3 +710,23 @@ def test_ci_deploys_keylessly_and_only_from_approved_github_environments():
         if _kind == "google_project_iam_member"
     }
     assert module_roles == set(bootstrap.locals["module_project_roles"])
+
+
+def test_every_workload_knows_the_worker_mode_delay_and_deadline_the_ingest_check_needs():
+    """ingest.E001 runs in the API too: with the worker's mode, ack deadline and delay it can refuse
+    a text limit the worker cannot finish, before a log is accepted and left to loop."""
+    config = tf.module()
+    common_env = config.locals["common_env"]
+    assert common_env["WORKER_MODE"] == '${local.push_mode ? "push" : "pull"}'
+    assert common_env["PUBSUB_PUSH_ACK_DEADLINE_SECONDS"] == "${tostring(var.push_ack_deadline_seconds)}"
+    assert common_env["PROCESSING_DELAY_PER_CHAR"] == "${tostring(var.processing_delay_per_char)}"
+    containers = tf.cloud_run_containers(config)
+    for address in (
+        "google_cloud_run_v2_service.api",
+        "google_cloud_run_v2_service.worker",
+        "google_cloud_run_v2_worker_pool.worker",
+    ):
+        names = tf.container_env_names(config, containers[address])
+        assert {"WORKER_MODE", "PUBSUB_PUSH_ACK_DEADLINE_SECONDS", "PROCESSING_DELAY_PER_CHAR"} <= names, (
+            address
+        )

@@ -56,7 +56,7 @@ class Command(BaseCommand):
             "--rate",
             type=int,
             default=None,
-            help="Requests per minute at /ingest before 429 (default INGEST_DEFAULT_RATE_PER_MINUTE).",
+            help="Logs per minute at /ingest and /v1/logs before 429 (default INGEST_DEFAULT_RATE_PER_MINUTE).",
         )
         parser.add_argument(
             "--key-name", default="default", help="A label for the API key (default 'default')."
@@ -85,7 +85,7 @@ class Command(BaseCommand):
         if rate is None:
             rate = settings.INGEST_DEFAULT_RATE_PER_MINUTE
         if rate < 0:
-            raise CommandError("--rate must be zero or more requests per minute.")
+            raise CommandError("--rate must be zero or more logs per minute.")
         check_key_name(key_name)
         with transaction.atomic():
             if Tenant.objects.filter(pk=tenant_id).exists():
@@ -95,7 +95,7 @@ class Command(BaseCommand):
             tenant = Tenant.objects.create(id=tenant_id, name=name, rate_limit_per_minute=rate, **retention)
             _, key = TenantAPIKey.objects.create_key(name=key_name, tenant=tenant)
         self.stdout.write(
-            f"Created tenant {tenant.id!r} (rate {rate} requests per minute; logs kept "
+            f"Created tenant {tenant.id!r} (rate {rate} logs per minute; logs kept "
             f"{_days(tenant.retention_days)}, original text {_original(tenant.original_text_retention_days)})."
         )
         self.stdout.write("Its API key follows; it is shown only this once:")

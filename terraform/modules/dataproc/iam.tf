@@ -76,6 +76,15 @@ resource "google_project_iam_member" "api_firestore" {
   }
 }
 
+resource "google_project_iam_member" "api_reads_backlog" {
+  # Intake's queue-depth cap reads the worker subscription's backlog
+  # (monitoring.timeSeries.list); Google offers the role at project level only.
+  count   = var.ingest_max_queued_logs > 0 ? 1 : 0
+  project = var.project_id
+  role    = "roles/monitoring.viewer"
+  member  = google_service_account.api.member
+}
+
 resource "google_project_iam_member" "api_cloudsql" {
   project = var.project_id
   role    = "roles/cloudsql.client"

@@ -52,11 +52,18 @@ locals {
     WORKER_MAX_ATTEMPTS             = tostring(var.worker_max_attempts)
     PUBSUB_MAX_DELIVERY_ATTEMPTS    = tostring(var.max_delivery_attempts)
     LOG_LEVEL                       = var.log_level
+    # Every workload runs the system check ingest.E001: the longest text the API accepts
+    # must be workable within the worker mode's deadline (push: the subscription's ack
+    # deadline), so the API needs the delay and the deadline too.
+    WORKER_MODE                      = local.push_mode ? "push" : "pull"
+    PUBSUB_PUSH_ACK_DEADLINE_SECONDS = tostring(var.push_ack_deadline_seconds)
+    PROCESSING_DELAY_PER_CHAR        = tostring(var.processing_delay_per_char)
   }
 
   api_only_env = {
     ALLOWED_HOSTS             = join(",", concat([local.api_host], var.extra_allowed_hosts))
     INGEST_AUTH               = var.ingest_auth
+    INGEST_MAX_QUEUED_LOGS    = tostring(var.ingest_max_queued_logs)
     WEB_CONCURRENCY           = tostring(var.api_workers)
     GUNICORN_THREADS          = tostring(var.api_threads)
     GUNICORN_TIMEOUT          = "60"
@@ -65,7 +72,6 @@ locals {
 
   worker_service_only_env = {
     ALLOWED_HOSTS               = local.worker_host
-    PROCESSING_DELAY_PER_CHAR   = tostring(var.processing_delay_per_char)
     PUBSUB_PUSH_AUDIENCE        = local.worker_push_audience
     PUBSUB_PUSH_SERVICE_ACCOUNT = google_service_account.push.email
     WEB_CONCURRENCY             = "1"
@@ -75,7 +81,6 @@ locals {
   }
 
   worker_pool_only_env = {
-    PROCESSING_DELAY_PER_CHAR     = tostring(var.processing_delay_per_char)
     WORKER_SHUTDOWN_GRACE_SECONDS = "8"
   }
 

@@ -201,7 +201,14 @@ resource "google_monitoring_alert_policy" "worker_backlog" {
 
   documentation {
     mime_type = "text/markdown"
-    content   = "More than ${var.alert_backlog_messages} logs are queued and not yet worked on. Either intake outruns the worker (raise worker_max_instances, or worker_pool_instances in pool mode) or the worker is failing (`make logs-worker ENV=${var.environment}`, and the restart alert). Where intake has a queue-depth cap, clients get 429/503 once the backlog reaches it."
+    content   = "More than ${var.alert_backlog_messages} logs are queued and not yet worked on. Either intake outruns the worker (raise worker_max_instances, or worker_pool_instances in pool mode) or the worker is failing (`make logs-worker ENV=${var.environment}`, and the restart alert). Intake refuses uploads (503, Retry-After) once the backlog reaches ingest_max_queued_logs (${var.ingest_max_queued_logs}; 0 is off)."
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.ingest_max_queued_logs == 0 || var.alert_backlog_messages < var.ingest_max_queued_logs
+      error_message = "alert_backlog_messages must stay below ingest_max_queued_logs: on-call hears of the backlog before intake refuses clients."
+    }
   }
 }
 

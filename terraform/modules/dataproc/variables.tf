@@ -274,6 +274,17 @@ variable "alert_backlog_messages" {
   }
 }
 
+variable "ingest_max_queued_logs" {
+  description = "Logs waiting on the worker subscription (Cloud Monitoring's num_undelivered_messages, a minute or two behind) beyond which intake answers 503 with Retry-After and queues nothing (INGEST_MAX_QUEUED_LOGS). 0 turns the cap off. Keep alert_backlog_messages below it."
+  type        = number
+  default     = 100000
+
+  validation {
+    condition     = var.ingest_max_queued_logs >= 0 && floor(var.ingest_max_queued_logs) == var.ingest_max_queued_logs
+    error_message = "ingest_max_queued_logs must be a whole number, 0 or more."
+  }
+}
+
 variable "alert_worker_restarts" {
   description = "Worker container crashes within 10 minutes above which the restart alert fires."
   type        = number

@@ -34,7 +34,7 @@ class Migration(migrations.Migration):
     atomic = False
 
     dependencies = [
-        ("tenants", "0002_lifecycle_redaction_policy"),
+        ("tenants", "0003_rate_limit_in_logs"),
     ]
 
     operations = [

@@ -1,0 +1,137 @@
+"""A decoded ``POST /ingest`` body into records: one JSON object, a JSON array of them, or NDJSON.
+
+What is wrong with the body as a whole (not UTF-8 JSON, not an object or array,
+empty, more than ``max_batch_lines`` records) raises the API's 400 or 413; what is
+wrong with one record is a ``RecordError`` at its index, and the others go on:
+
+- ``application/json``: an object is one record (the seed contract; ``single``);
+  an array is a batch, each item a record (an item that is not an object is an
+  ``invalid_record``). A body that is not one JSON document but whose first line
+  is a JSON object and which has more lines is read as NDJSON: older Fluent Bit
+  releases label their ``json_lines`` format ``application/json``.
+- ``application/x-ndjson``: one JSON object per line; lines that are blank (a
+  trailing newline, ``\\r\\n`` endings) are skipped and take no index; a line that
+  is not UTF-8 JSON is an ``invalid_json`` record, not a malformed body. Details
+  name the physical line, which is what a client finds in its file.
+
+NaN and Infinity are refused: they are not JSON (RFC 8259) and PostgreSQL's JSON
+refuses them.
+"""
+
+from __future__ import annotations
+
+import json
+
+from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ingest.formats.fields import record_from_object
+from ingest.formats.limits import IntakeLimits
+from ingest.formats.records import (
+    INVALID_JSON,
+    IntakeRecord,
+    ParsedBatch,
+    RecordError,
+    RecordInvalid,
+)
+
+MEDIA_JSON = "application/json"
+MEDIA_NDJSON = "application/x-ndjson"
+BATCH_MEDIA_TYPES = (MEDIA_JSON, MEDIA_NDJSON)
+_BOM = b"\xef\xbb\xbf"
+
+
+def parse_batch(media_type: str, body: bytes, limits: IntakeLimits) -> ParsedBatch:
+    """The records of a decoded body of ``media_type`` (application/json or application/x-ndjson)."""
+    if media_type == MEDIA_JSON:
+        return parse_json_body(body, limits)
+    if media_type == MEDIA_NDJSON:
+        return parse_ndjson_body(body, limits)
+    raise UnsupportedMediaType(f"Content-Type {media_type!r} is not a batch format.")
+
+
+def parse_json_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
+    try:
+        text = body.removeprefix(_BOM).decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidRequest(f"The body is not valid UTF-8 (byte {exc.start}).") from None
+    if not text.strip():
+        raise InvalidRequest("The body is empty; send a JSON log object or an array of them.")
+    try:
+        document = load_json(text)
+    except ValueError as exc:
+        if _is_ndjson(text):
+            return parse_ndjson_body(body, limits)
+        raise InvalidRequest(f"malformed JSON: {exc}") from None
+    if isinstance(document, dict):
+        return ParsedBatch.collect([_outcome(document, 0, limits)], single=True)
+    if not isinstance(document, list):
+        raise InvalidRequest("expected a JSON log object or an array of JSON log objects.")
+    if not document:
+        raise InvalidRequest("The batch is empty; send at least one log object.")
+    _check_count(len(document), limits)
+    return ParsedBatch.collect([_outcome(item, index, limits) for index, item in enumerate(document)])
+
+
+def parse_ndjson_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
+    lines = [
+        (number, line)
+        for number, line in enumerate(body.removeprefix(_BOM).split(b"\n"), start=1)
+        if line.strip()
+    ]
+    if not lines:
+        raise InvalidRequest("The batch is empty; send one JSON log object per line.")
+    _check_count(len(lines), limits)
+    outcomes: list[IntakeRecord | RecordError] = []
+    for index, (number, line) in enumerate(lines):
+        where = f"line {number}: "
+        try:
+            document = load_json(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            outcomes.append(RecordError(index, INVALID_JSON, f"{where}not valid UTF-8 (byte {exc.start})."))
+            continue
+        except ValueError as exc:
+            outcomes.append(RecordError(index, INVALID_JSON, f"{where}malformed JSON: {exc}"))
+            continue
+        outcomes.append(_outcome(document, index, limits, where))
+    return ParsedBatch.collect(outcomes)
+
+
+def _is_ndjson(text: str) -> bool:
+    """More than one non-blank line, the first of them a JSON object on its own."""
+    lines = (line for line in text.split("\n") if line.strip())
+    first = next(lines, None)
+    if first is None or next(lines, None) is None:
+        return False
+    try:
+        return isinstance(load_json(first), dict)
+    except ValueError:
+        return False
+
+
+def load_json(text: str) -> object:
+    """Strict JSON; ValueError (with line and column where the parser says) when it is not."""
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply.") from None
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON value.")
+
+
+def _outcome(
+    document: object, index: int, limits: IntakeLimits, where: str = ""
+) -> IntakeRecord | RecordError:
+    try:
+        return record_from_object(document, limits)
+    except RecordInvalid as invalid:
+        return RecordError(index, invalid.code, f"{where}{invalid.detail}")
+
+
+def _check_count(count: int, limits: IntakeLimits) -> None:
+    if count > limits.max_batch_lines:
+        raise PayloadTooLarge(
+            f"The batch has {count} logs; the limit is {limits.max_batch_lines} logs per request."
+        )

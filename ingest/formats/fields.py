@@ -1,0 +1,358 @@
+"""One log object, with the field names shippers use, into one ``IntakeRecord``.
+
+- text: the first of ``text``, ``message``, ``log``, ``msg``, ``body`` whose value is a
+  string (the others stay attributes); none present is ``missing_text``, present but
+  none a string is ``invalid_text``; blank, NUL or unpaired surrogates are
+  ``invalid_text``; past ``max_text_chars`` is ``text_too_long``. The text is never
+  cut: it is the log.
+- ``tenant_id``, ``log_id``: optional (absent or null), else valid identifiers
+  (``core.identifiers``), or the record is ``invalid_tenant_id`` / ``invalid_log_id``.
+- event time: the first of ``timestamp``, ``@timestamp``, ``time``, ``date`` that reads
+  as RFC 3339 (offset optional, UTC when absent) or epoch seconds, milliseconds,
+  microseconds or nanoseconds (a number or a numeric string; the magnitude decides
+  the unit), as RFC 3339 UTC. A value that does not read stays an attribute, so a
+  shipper's odd clock format never costs a log.
+- severity: the first of ``level``, ``severity`` that is a string of at most
+  ``SEVERITY_MAX_CHARS`` characters or an integer.
+- attributes: every other top-level field, bounded by ``bound_attributes``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
+from decimal import ROUND_FLOOR, Decimal, InvalidOperation
+from typing import Any
+
+from core.identifiers import identifier_error
+from ingest.formats.limits import IntakeLimits
+from ingest.formats.records import (
+    INVALID_LOG_ID,
+    INVALID_RECORD,
+    INVALID_TENANT_ID,
+    INVALID_TEXT,
+    MISSING_TEXT,
+    TEXT_TOO_LONG,
+    IntakeRecord,
+    RecordInvalid,
+)
+
+TEXT_FIELDS = ("text", "message", "log", "msg", "body")
+TIME_FIELDS = ("timestamp", "@timestamp", "time", "date")
+SEVERITY_FIELDS = ("level", "severity")
+TENANT_FIELD = "tenant_id"
+LOG_ID_FIELD = "log_id"
+# Set (to a count) when attributes were dropped or string values cut at a bound.
+DROPPED_ATTRIBUTES = "dataproc.dropped_attributes"
+TRUNCATED_ATTRIBUTES = "dataproc.truncated_attributes"
+MARKERS = (DROPPED_ATTRIBUTES, TRUNCATED_ATTRIBUTES)
+# The stored record's severity column (tenants.models.StoredLog) holds 32 characters.
+SEVERITY_MAX_CHARS = 32
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+# Firestore reserves field names of this form, as it does document ids.
+_RESERVED_KEY_RE = re.compile(r"__.*__")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# A numeric string: digits, optionally a fraction; no exponent, so no huge Decimal.
+_NUMERIC_RE = re.compile(r"[+-]?\d{1,21}(\.\d{1,30})?")
+_RFC3339_RE = re.compile(
+    r"(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,30}))?"
+    r"(?:[Zz]|([+-])(\d{2}):?(\d{2}))?"
+)
+# Past this an epoch value is beyond year 9999 whatever its unit.
+_EPOCH_MAGNITUDE_LIMIT = Decimal(10) ** 21
+
+
+def record_from_object(document: object, limits: IntakeLimits) -> IntakeRecord:
+    """The record of one JSON log object; RecordInvalid says why it cannot be one."""
+    if not isinstance(document, dict):
+        raise RecordInvalid(INVALID_RECORD, f"expected a JSON object, not {_json_type(document)}.")
+    tenant_id = _optional_identifier(document, TENANT_FIELD, INVALID_TENANT_ID)
+    log_id = _optional_identifier(document, LOG_ID_FIELD, INVALID_LOG_ID)
+    consumed = {TENANT_FIELD, LOG_ID_FIELD}
+
+    text_field = next((name for name in TEXT_FIELDS if isinstance(document.get(name), str)), None)
+    if text_field is None:
+        present = [name for name in TEXT_FIELDS if name in document]
+        if present:
+            raise RecordInvalid(INVALID_TEXT, f"{present[0]} must be a string.")
+        raise RecordInvalid(MISSING_TEXT, f"text is required (as one of {', '.join(TEXT_FIELDS)}).")
+    text = document[text_field]
+    check_text(text, limits, text_field)
+    consumed.add(text_field)
+
+    event_time = ""
+    for name in TIME_FIELDS:
+        if name in document:
+            parsed = parse_event_time(document[name])
+            if parsed is not None:
+                event_time = parsed
+                consumed.add(name)
+                break
+
+    severity = ""
+    for name in SEVERITY_FIELDS:
+        if name in document:
+            parsed_severity = _severity(document[name])
+            if parsed_severity:
+                severity = parsed_severity
+                consumed.add(name)
+                break
+
+    attributes = bound_attributes(
+        {key: value for key, value in document.items() if key not in consumed}, limits
+    )
+    return IntakeRecord(
+        text=text,
+        tenant_id=tenant_id,
+        log_id=log_id,
+        event_time=event_time,
+        severity=severity,
+        attributes=attributes,
+    )
+
+
+def check_text(text: str, limits: IntakeLimits, name: str = "text") -> None:
+    """RecordInvalid unless ``text`` can be queued and stored (text/plain bodies too)."""
+    if not text.strip():
+        raise RecordInvalid(INVALID_TEXT, f"{name} must not be empty.")
+    if len(text) > limits.max_text_chars:
+        raise RecordInvalid(
+            TEXT_TOO_LONG,
+            f"{name} is {len(text)} characters; the limit is {limits.max_text_chars}.",
+        )
+    # NUL cannot be stored in PostgreSQL text, nor an unpaired surrogate encoded for the queue.
+    if "\x00" in text:
+        raise RecordInvalid(INVALID_TEXT, f"{name} must not contain NUL characters.")
+    if not _encodable(text):
+        raise RecordInvalid(
+            INVALID_TEXT, f"{name} must be valid Unicode (it contains an unpaired surrogate)."
+        )
+
+
+# -- time ------------------------------------------------------------------------------
+
+
+def parse_event_time(value: object) -> str | None:
+    """``value`` as RFC 3339 UTC (microseconds, ``+00:00``), or None when it is not a timestamp.
+
+    Numbers and numeric strings are epoch time: below 1e11 seconds, below 1e14
+    milliseconds, below 1e17 microseconds, else nanoseconds (each range starts in
+    1973 and ends after year 5000, so real clocks never sit at a boundary).
+    Fractions below a microsecond are dropped.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return _from_epoch(Decimal(value))
+    if isinstance(value, float):
+        return _from_epoch(Decimal(repr(value))) if math.isfinite(value) else None
+    if isinstance(value, str):
+        stripped = value.strip()
+        if _NUMERIC_RE.fullmatch(stripped):
+            return _from_epoch(Decimal(stripped))
+        return _from_rfc3339(stripped)
+    return None
+
+
+def event_time_from_unix_nano(nanoseconds: int) -> str:
+    """OTLP's fixed64 nanoseconds as RFC 3339 UTC; "" for 0 (unset) or out of range."""
+    if nanoseconds <= 0:
+        return ""
+    return _utc_text(_EPOCH, nanoseconds // 1000) or ""
+
+
+def _from_epoch(number: Decimal) -> str | None:
+    magnitude = abs(number)
+    if magnitude >= _EPOCH_MAGNITUDE_LIMIT:
+        return None
+    if magnitude < Decimal("1e11"):
+        microseconds = number * 1_000_000
+    elif magnitude < Decimal("1e14"):
+        microseconds = number * 1000
+    elif magnitude < Decimal("1e17"):
+        microseconds = number
+    else:
+        microseconds = number / 1000
+    try:
+        whole = int(microseconds.to_integral_value(rounding=ROUND_FLOOR))
+    except InvalidOperation:
+        return None
+    return _utc_text(_EPOCH, whole)
+
+
+def _from_rfc3339(text: str) -> str | None:
+    match = _RFC3339_RE.fullmatch(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, fraction, sign, offset_hours, offset_minutes = match.groups()
+    microsecond = int((fraction or "0")[:6].ljust(6, "0"))
+    second_number = int(second)
+    if second_number == 60:  # a leap second: the last instant of the minute before
+        second_number, microsecond = 59, 999_999
+    tz = UTC
+    if sign:
+        if int(offset_hours) > 23 or int(offset_minutes) > 59:
+            return None
+        offset = timedelta(hours=int(offset_hours), minutes=int(offset_minutes))
+        tz = timezone(-offset if sign == "-" else offset)
+    try:
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            second_number,
+            microsecond,
+            tzinfo=tz,
+        )
+    except ValueError:
+        return None
+    return _utc_text(moment, 0)
+
+
+def _utc_text(start: datetime, microseconds: int) -> str | None:
+    try:
+        moment = (start + timedelta(microseconds=microseconds)).astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment.isoformat(timespec="microseconds")
+
+
+# -- severity and identifiers ---------------------------------------------------------------
+
+
+def _severity(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, str):
+        stripped = value.strip()
+        if len(stripped) <= SEVERITY_MAX_CHARS and "\x00" not in stripped and _encodable(stripped):
+            return stripped
+    return ""
+
+
+def _optional_identifier(document: dict, name: str, code: str) -> str | None:
+    value = document.get(name)
+    if value is None:
+        return None
+    problem = identifier_error(value, name)
+    if problem:
+        raise RecordInvalid(code, problem)
+    return value
+
+
+# -- attributes ------------------------------------------------------------------------------
+
+
+def bound_attributes(candidates: Mapping[str, object], limits: IntakeLimits) -> dict[str, Any]:
+    """The attributes to keep, in order, within the bounds; what did not fit is counted.
+
+    Values become JSON scalars (objects and arrays are kept as their compact JSON
+    text), so every attribute is one flat field any store takes and the redaction of
+    string values covers nested data too. Integers beyond 64 bits become strings.
+
+    Past a bound the record is kept and the attribute is not: the log's text is what
+    the client sent it for, and a shipper does not resend the records a 202 rejected.
+    A key that is not a string of 1-``max_attribute_key_chars`` characters (no NUL, no
+    unpaired surrogate, not Firestore's reserved ``__name__`` form, not a marker), an
+    attribute past ``max_attributes`` or past ``max_attributes_bytes`` (UTF-8, keys and
+    values together), or a value that cannot be stored, is dropped and counted in
+    ``dataproc.dropped_attributes``; a string value longer than
+    ``max_attribute_value_chars`` is cut to it and counted in
+    ``dataproc.truncated_attributes`` (as OpenTelemetry's attribute limits do).
+    """
+    kept: dict[str, Any] = {}
+    dropped = truncated = used_bytes = 0
+    for key, raw_value in candidates.items():
+        if len(kept) >= limits.max_attributes or not _valid_key(key, limits):
+            dropped += 1
+            continue
+        value = attribute_value(raw_value)
+        if value is _UNSTORABLE:
+            dropped += 1
+            continue
+        if isinstance(value, str) and len(value) > limits.max_attribute_value_chars:
+            value = value[: limits.max_attribute_value_chars]
+            truncated += 1
+        size = len(key.encode("utf-8")) + _encoded_size(value)
+        if used_bytes + size > limits.max_attributes_bytes:
+            dropped += 1
+            continue
+        kept[key] = value
+        used_bytes += size
+    if dropped:
+        kept[DROPPED_ATTRIBUTES] = dropped
+    if truncated:
+        kept[TRUNCATED_ATTRIBUTES] = truncated
+    return kept
+
+
+_UNSTORABLE = object()
+
+
+def attribute_value(value: object) -> Any:
+    """A JSON scalar for ``value`` (structures as compact JSON text), or _UNSTORABLE."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if _INT64_MIN <= value <= _INT64_MAX else str(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else str(value)
+    if isinstance(value, str):
+        return value if "\x00" not in value and _encodable(value) else _UNSTORABLE
+    if isinstance(value, dict | list):
+        try:
+            text = compact_json(value)
+        except (TypeError, ValueError):
+            return _UNSTORABLE
+        return text if _encodable(text) else _UNSTORABLE
+    return _UNSTORABLE
+
+
+def compact_json(value: object) -> str:
+    """JSON without spaces, non-ASCII kept; NaN and infinities refused (they are not JSON)."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+def _valid_key(key: object, limits: IntakeLimits) -> bool:
+    return (
+        isinstance(key, str)
+        and 0 < len(key) <= limits.max_attribute_key_chars
+        and "\x00" not in key
+        and _encodable(key)
+        and not _RESERVED_KEY_RE.fullmatch(key)
+        and key not in MARKERS
+    )
+
+
+def _encoded_size(value: object) -> int:
+    if isinstance(value, str):
+        return len(value.encode("utf-8"))
+    return len(json.dumps(value))
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if value is None:
+        return "null"
+    return type(value).__name__

@@ -1,0 +1,1 @@
+"""Real log shippers (the OpenTelemetry SDK, syslog-ng) and a capture server to point them at."""
