@@ -168,6 +168,11 @@ def evaluate(results: dict) -> list[dict]:
         checks += batches.evaluate(results["batches"])
     if results.get("fairness"):
         checks += fairness.evaluate(results["fairness"])
+
+    # The NDJSON export's memory (bench/export.py): its own rows and target.
+    from bench import export
+
+    checks += export.evaluate(results.get("export"))
     return checks
 
 
@@ -363,6 +368,11 @@ def render(results: dict) -> str:
         out.append("\n7. " + batches.render(results["batches"]))
     if results.get("fairness"):
         out.append(fairness.render(results["fairness"]))
+
+    if results.get("export"):
+        from bench import export
+
+        out.append(export.render(results["export"]))
 
     out.append("\nTargets (issue 8)")
     body = [

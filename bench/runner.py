@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from bench import batches, fairness, redaction, report
+from bench import export as export_bench
 from bench.environment import EMBEDDED, PUBSUB, Emulators, Probe, Workspace
 from bench.ingest_load import INGEST, closed_loop, open_loop
 from bench.plan import FULL, QUICK, Plan
@@ -26,7 +27,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches", "fairness")
+SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches", "fairness", "export")
 
 
 class Progress:
@@ -201,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
         "redaction": None,
         "batches": {},
         "fairness": None,
+        "export": None,
     }
     workspace = Workspace(keep=options.keep)
     try:
@@ -240,6 +242,8 @@ def main(argv: list[str] | None = None) -> int:
         if "fairness" in sections and EMBEDDED in backends:
             progress("noisy neighbours: one tenant's backlog, another tenant's one log (embedded)")
             results["fairness"] = fairness.measure(workspace, plan.name)
+        if "export" in sections and EMBEDDED in backends:
+            results["export"] = export_bench.measure(workspace, quick=options.quick, progress=progress)
     finally:
         results["run"]["seconds"] = round(time.monotonic() - progress.started)
         results["run"]["machine"]["load_average_at_end"] = [round(value, 2) for value in os.getloadavg()]

@@ -22,6 +22,9 @@ from tenants.models import Tenant
 VIEW_ORIGINAL_TEXT_PERMISSION = "tenants.view_original_text"
 EDIT_REDACTION_POLICY_PERMISSION = "tenants.edit_redaction_policy"
 
+# Erasing logs (a received-at range, or all of a tenant's) from the console.
+ERASE_LOGS_PERMISSION = "tenants.delete_storedlog"
+
 
 @dataclass
 class ConsoleAccess:
@@ -44,6 +47,11 @@ class ConsoleAccess:
     @cached_property
     def can_edit_redaction_policy(self) -> bool:
         return self.is_staff and self.user.has_perm(EDIT_REDACTION_POLICY_PERMISSION)
+
+    @cached_property
+    def can_erase_logs(self) -> bool:
+        """Erasure needs the model's delete permission on top of seeing the tenant."""
+        return self.is_staff and self.user.has_perm(ERASE_LOGS_PERMISSION)
 
     @cached_property
     def assigned_tenants(self) -> dict[str, Tenant]:

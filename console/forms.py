@@ -54,8 +54,14 @@ class UTCDateTimeField(forms.DateTimeField):
 
 
 class LogFilterForm(forms.Form):
-    """The log browser's query string (GET): status, one log id, a received-at range."""
+    """The log browser's query string (GET): text, status, one log id, a received-at range."""
 
+    q = forms.CharField(
+        label="Text contains",
+        required=False,
+        max_length=200,
+        help_text="In the redacted text, any case.",
+    )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *STATUS_LABELS.items()],
         required=False,
@@ -129,3 +135,24 @@ class ReplaySelectedForm(forms.Form):
 
     selected = LogRefsField(max_count=MAX_SELECTED)
     next = forms.CharField(required=False)
+
+
+class EraseLogsForm(forms.Form):
+    """POST from the erase confirmation page: a received-at range, or every log of the tenant."""
+
+    received_after = UTCDateTimeField(label="Received from (UTC)", required=False)
+    received_before = UTCDateTimeField(label="Received before (UTC)", required=False)
+    everything = forms.BooleanField(label="Every log of this tenant, whenever received", required=False)
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        after, before = cleaned.get("received_after"), cleaned.get("received_before")
+        if self.errors:
+            return cleaned
+        if cleaned.get("everything") and (after or before):
+            raise ValidationError("Either a range or every log: clear the range to erase every log.")
+        if not cleaned.get("everything") and not (after or before):
+            raise ValidationError("Choose a received-at range, or tick “Every log of this tenant”.")
+        if after and before and after >= before:
+            raise ValidationError("“Received from” must be earlier than “Received before”.")
+        return cleaned

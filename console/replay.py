@@ -6,6 +6,11 @@ the store was marked, the log shows as retrying and can be replayed again, while
 the reverse order could leave a queued message for a record still marked dead.
 Each replay is written to the admin's action history (``LogEntry``) against the
 tenant, naming the log.
+
+A replay sends the stored original text, so a record without one (its tenant
+stores none, or it expired) is refused with the reason: the queue's dead-letter
+copy is not used instead, since bringing back text the tenant chose not to keep
+would defeat the retention (docs/lifecycle.md).
 """
 
 from __future__ import annotations
@@ -39,8 +44,18 @@ REPLAY_PAGE_SIZE = 100
 REPLAY_ALL_LIMIT = 500
 
 
+def replay_refusal(record: LogRecord) -> str:
+    """Why a dead-lettered or retrying record cannot be replayed ("" when it can, or is not one)."""
+    if record.status not in REPLAYABLE_STATUSES or record.original_text:
+        return ""
+    return (
+        "its original text is not kept (its tenant stores none, or it expired), and a replay needs it; "
+        "ask the client to send the log again"
+    )
+
+
 def is_replayable(record: LogRecord) -> bool:
-    return record.status in REPLAYABLE_STATUSES
+    return record.status in REPLAYABLE_STATUSES and not replay_refusal(record)
 
 
 @dataclass
@@ -50,6 +65,8 @@ class ReplayReport:
     replayed: list[LogRecord] = field(default_factory=list)
     not_replayable: list[LogRef] = field(default_factory=list)
     missing: list[LogRef] = field(default_factory=list)
+    # Dead-lettered or retrying, but without original text to replay (expired or never stored).
+    without_text: list[LogRef] = field(default_factory=list)
     error: str = ""
     # "Replay all" only: dead letters left for another round.
     more_remaining: bool = False
@@ -77,6 +94,8 @@ class Replayer:
                 record = self.store.get(ref.tenant_id, ref.log_id)
                 if record is None:
                     report.missing.append(ref)
+                elif replay_refusal(record):
+                    report.without_text.append(ref)
                 elif not is_replayable(record):
                     report.not_replayable.append(ref)
                 else:
@@ -95,14 +114,18 @@ class Replayer:
         report = ReplayReport()
         cursor = None
         try:
-            while len(report.replayed) < limit:
+            # Dead letters without original text are looked at too: they count towards the bound.
+            while (examined := len(report.replayed) + len(report.without_text)) < limit:
                 page = self.store.list_logs(
                     tenant_id,
                     status=STATUS_DEAD_LETTERED,
-                    limit=min(REPLAY_PAGE_SIZE, limit - len(report.replayed)),
+                    limit=min(REPLAY_PAGE_SIZE, limit - examined),
                     cursor=cursor,
                 )
                 for record in page.records:
+                    if replay_refusal(record):
+                        report.without_text.append(LogRef(record.tenant_id, record.log_id))
+                        continue
                     self._replay(record)
                     report.replayed.append(record)
                 cursor = page.next_cursor

@@ -8,6 +8,7 @@ from django.views.generic import RedirectView
 
 from console.views.dead_letters import DeadLettersView
 from console.views.findings import FindingsView
+from console.views.lifecycle import EraseLogsView, ExportLogsView
 from console.views.logs import LogDetailView, TenantLogsView
 from console.views.overview import OverviewView
 from console.views.policy import PolicyView
@@ -49,4 +50,7 @@ def console_urlpatterns(site: AdminSite) -> list[URLPattern]:
         ),
         path("console/tenants/<str:tenant_id>/findings/", view(FindingsView), name="console_findings"),
         path("console/tenants/<str:tenant_id>/rescrub/", view(RescrubView), name="console_rescrub"),
+        # Data lifecycle: the filtered list as NDJSON, and erasure (a range, or everything).
+        path("console/tenants/<str:tenant_id>/export/", view(ExportLogsView), name="console_export_logs"),
+        path("console/tenants/<str:tenant_id>/erase/", view(EraseLogsView), name="console_erase_logs"),
     ]

@@ -355,6 +355,27 @@ REDACTION_POLICY_CACHE_SECONDS = env.float("REDACTION_POLICY_CACHE_SECONDS", def
 if REDACTION_POLICY_CACHE_SECONDS < 0:
     raise ImproperlyConfigured("REDACTION_POLICY_CACHE_SECONDS cannot be negative.")
 
+# Data lifecycle (docs/lifecycle.md). run_worker sweeps expired records and original text
+# (manage.py expire_logs) every EXPIRE_LOGS_INTERVAL_SECONDS; 0 turns it off. On by default
+# only on the embedded setup: in production a Cloud Scheduler job runs the sweep.
+_embedded = QUEUE_BACKEND == "database" and LOG_STORE_BACKEND == "database"
+EXPIRE_LOGS_INTERVAL_SECONDS = env.float("EXPIRE_LOGS_INTERVAL_SECONDS", default=3600.0 if _embedded else 0.0)
+if EXPIRE_LOGS_INTERVAL_SECONDS < 0:
+    raise ImproperlyConfigured("EXPIRE_LOGS_INTERVAL_SECONDS cannot be negative (0 turns the sweep off).")
+# Firestore deletes expired records by its TTL policy; where none runs (the emulator) the
+# sweep deletes them itself, by a full scan.
+FIRESTORE_EXPIRE_BY_SWEEP = env.bool(
+    "FIRESTORE_EXPIRE_BY_SWEEP", default=bool(env.str("FIRESTORE_EMULATOR_HOST", default=""))
+)
+# Firestore has no text search: the console's search scans the logs received in a window
+# (this many hours unless the page sets "received from"), at most this many per page.
+FIRESTORE_SEARCH_WINDOW_HOURS = env.float("FIRESTORE_SEARCH_WINDOW_HOURS", default=24.0)
+FIRESTORE_SEARCH_MAX_SCANNED = env.int("FIRESTORE_SEARCH_MAX_SCANNED", default=2000)
+if FIRESTORE_SEARCH_WINDOW_HOURS <= 0 or FIRESTORE_SEARCH_MAX_SCANNED < 1:
+    raise ImproperlyConfigured(
+        "FIRESTORE_SEARCH_WINDOW_HOURS must be positive and FIRESTORE_SEARCH_MAX_SCANNED at least 1."
+    )
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [],

@@ -1,7 +1,9 @@
-"""The tenant-facing read API: one stored log, and a tenant's logs newest first.
+"""The tenant-facing read API: one stored log, a tenant's logs newest first, their export, erasure.
 
 Only what the worker stored is visible, with the redacted text; the original text
 stays for staff with the ``tenants.view_original_text`` permission (the console).
+``GET /logs?format=ndjson`` streams every matching log (``logs_api.export``);
+``DELETE /logs/{log_id}`` erases one.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import logging
 
 from django.db import DataError
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -24,8 +26,11 @@ from dataproc_site.api.schema import (
     WWW_AUTHENTICATE_HEADER,
     error,
 )
+from logs_api import export as ndjson_export
+from logs_api.export import FORMATS, NDJSON, started, streaming_export, wants_ndjson
 from logs_api.serializers import LogPageSerializer, LogRecordSerializer
 from tenants.api import AUTH_ERRORS, TenantApiView, tenant_header
+from tenants.lifecycle import parse_moment
 from tenants.stores import STATUSES, StoreUnavailable, get_store
 
 logger = logging.getLogger(__name__)
@@ -51,7 +56,7 @@ def _store_unavailable(exc: StoreUnavailable) -> ServiceUnavailable:
 
 
 class LogDetailView(TenantApiView):
-    http_method_names = ["get"]
+    http_method_names = ["get", "delete"]
 
     @extend_schema(
         operation_id="logs_retrieve",
@@ -90,20 +95,86 @@ class LogDetailView(TenantApiView):
             )
         return Response(LogRecordSerializer(record).data)
 
+    @extend_schema(
+        operation_id="logs_destroy",
+        summary="Erase one stored log",
+        description=(
+            "Deletes the record the worker stored for this tenant and log id, for good (its counts "
+            "follow). 404 for a log this tenant does not have, as for reads. A log still on the queue "
+            "is stored again once the worker takes it: erase after it appears."
+        ),
+        parameters=[
+            OpenApiParameter("log_id", OpenApiTypes.STR, OpenApiParameter.PATH, pattern=IDENTIFIER_PATTERN),
+            *_COMMON_PARAMETERS,
+        ],
+        responses={
+            204: OpenApiResponse(description="Erased."),
+            400: error("Invalid log id, or (open mode) X-Tenant-ID missing or invalid."),
+            **AUTH_ERRORS,
+            404: error("No such log for this tenant."),
+            503: error("The log store is unavailable; see Retry-After."),
+        },
+        tags=["logs"],
+    )
+    def delete(self, request: Request, log_id: str) -> Response:
+        problem = identifier_error(log_id, "log_id")
+        if problem:
+            raise InvalidRequest(problem)
+        tenant_id = self.reading_tenant(request)
+        try:
+            erased = get_store().delete_log(tenant_id, log_id)
+        except StoreUnavailable as exc:
+            raise _store_unavailable(exc) from None
+        if not erased:
+            raise NotFound(f"No log {log_id!r} for tenant {tenant_id!r}.")
+        logger.info("log erased through the API", extra={"tenant_id": tenant_id, "log_id": log_id})
+        return Response(status=204)
+
+
+def _moment(request: Request, name: str):
+    raw = request.query_params.get(name) or None
+    if raw is None:
+        return None
+    try:
+        return parse_moment(raw)
+    except ValueError:
+        raise InvalidRequest(
+            f"{name} must be an RFC 3339 date-time (2026-11-30T12:00:00Z) or a date (2026-11-30)."
+        ) from None
+
 
 class LogListView(TenantApiView):
     http_method_names = ["get"]
 
     @extend_schema(
         operation_id="logs_list",
-        summary="The tenant's stored logs, newest first, by cursor",
+        summary="The tenant's stored logs, newest first, by cursor; or all of them as NDJSON",
         description=(
             "Newest received first. Pass the body's `next` back as `cursor` for the following page; "
-            "`next` is null on the last page."
+            "`next` is null on the last page. With `format=ndjson` (or `Accept: application/x-ndjson`) "
+            "every matching log is streamed instead, one JSON object per line, unpaginated (no `cursor`, "
+            "no `limit`); an export cut short by a store failure ends without the chunked body's "
+            "terminator."
         ),
         parameters=[
             OpenApiParameter(
                 "status", OpenApiTypes.STR, enum=list(STATUSES), description="Only this status."
+            ),
+            OpenApiParameter(
+                "since",
+                OpenApiTypes.STR,
+                description="Only logs received at or after this RFC 3339 date-time or date (UTC).",
+            ),
+            OpenApiParameter(
+                "until",
+                OpenApiTypes.STR,
+                description="Only logs received before this RFC 3339 date-time or date (UTC).",
+            ),
+            OpenApiParameter(
+                "format",
+                OpenApiTypes.STR,
+                enum=list(FORMATS),
+                description="`ndjson`: stream every matching log as NDJSON (as `Accept: application/x-ndjson`).",
             ),
             OpenApiParameter("cursor", OpenApiTypes.STR, description="The `next` of the previous page."),
             OpenApiParameter(
@@ -114,22 +185,49 @@ class LogListView(TenantApiView):
             *_COMMON_PARAMETERS,
         ],
         responses={
-            200: LogPageSerializer,
-            400: error("Unknown status, bad limit or cursor, or (open mode) X-Tenant-ID missing or invalid."),
+            (200, "application/json"): OpenApiResponse(
+                response=LogPageSerializer, description="A page of logs (JSON), or with format=ndjson:"
+            ),
+            (200, NDJSON): OpenApiResponse(
+                response=OpenApiTypes.STR,
+                description="every matching log, one per line, the fields of GET /logs/{log_id}.",
+            ),
+            400: error(
+                "Unknown status or format, bad limit, cursor, since or until, cursor or limit with the "
+                "NDJSON export, or (open mode) X-Tenant-ID missing or invalid."
+            ),
             **AUTH_ERRORS,
             503: error("The log store is unavailable; see Retry-After."),
         },
         tags=["logs"],
     )
     def get(self, request: Request) -> Response:
+        export = wants_ndjson(request)
         status = request.query_params.get("status") or None
         if status is not None and status not in STATUSES:
             raise InvalidRequest(f"status must be one of {', '.join(STATUSES)}.")
+        since, until = _moment(request, "since"), _moment(request, "until")
+        if since and until and since >= until:
+            raise InvalidRequest("since must be earlier than until.")
+        window = {"received_after": since, "received_before": until}
+        if export:
+            if request.query_params.get("cursor") or request.query_params.get("limit"):
+                raise InvalidRequest("The NDJSON export is not paginated: leave out cursor and limit.")
+            tenant_id = self.reading_tenant(request)
+            try:
+                records = started(
+                    get_store().iter_logs(
+                        tenant_id, status=status, page_size=ndjson_export.PAGE_SIZE, **window
+                    )
+                )
+            except StoreUnavailable as exc:
+                raise _store_unavailable(exc) from None
+            return streaming_export(records, tenant_id)
         limit = _page_size(request.query_params.get("limit"))
         cursor = request.query_params.get("cursor") or None
         tenant_id = self.reading_tenant(request)
         try:
-            page = get_store().list_logs(tenant_id, status=status, limit=limit, cursor=cursor)
+            page = get_store().list_logs(tenant_id, status=status, limit=limit, cursor=cursor, **window)
         except StoreUnavailable as exc:
             raise _store_unavailable(exc) from None
         except (ValueError, DataError):

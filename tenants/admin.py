@@ -5,6 +5,11 @@ Django requires) only the tenants they are assigned to, the same rule as the
 console. An API key's plaintext exists only at creation: it is shown once, in a
 message, and only its hash is stored.
 
+Retention (``retention_days``, ``original_text_retention_days``) is edited on the
+tenant's page; the next sweep (``manage.py expire_logs``) applies it to records
+written from then on. Deleting a tenant erases its logs from the log store first
+(``tenants.lifecycle``), with the count in the confirmation page and the history.
+
 Admin logins locked out by django-axes (settings: "Admin login") are logged here,
 with the username and client address axes' own masked log line leaves out.
 """
@@ -15,8 +20,9 @@ import logging
 from typing import Any
 
 from axes.signals import user_locked_out
+from django import forms
 from django.contrib import admin, messages
-from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.admin.models import ADDITION, DELETION, LogEntry
 from django.db.models import Count, Q, QuerySet
 from django.dispatch import receiver
 from django.http import HttpRequest
@@ -27,7 +33,9 @@ from rest_framework_api_key.admin import APIKeyModelAdmin
 from rest_framework_api_key.models import APIKey
 
 from tenants.auth import forget_keys, forget_tenants
+from tenants.lifecycle import erase_all_logs_of
 from tenants.models import Tenant, TenantAPIKey
+from tenants.stores import get_store
 
 logger = logging.getLogger(__name__)
 
@@ -55,13 +63,36 @@ def key_message(tenant: Tenant, plaintext: str) -> str:
     )
 
 
+class TenantForm(forms.ModelForm):
+    class Meta:
+        model = Tenant
+        fields = (
+            "id",
+            "name",
+            "active",
+            "rate_limit_per_minute",
+            "retention_days",
+            "original_text_retention_days",
+            "staff",
+        )
+
+    def clean_retention_days(self) -> int | None:
+        days = self.cleaned_data.get("retention_days")
+        if days == 0:
+            raise forms.ValidationError("Keep logs at least 1 day, or leave this empty to keep them.")
+        return days
+
+
 @admin.register(Tenant)
 class TenantAdmin(admin.ModelAdmin):
+    form = TenantForm
     list_display = (
         "id",
         "name",
         "active",
         "rate_limit_per_minute",
+        "retention_days",
+        "original_text_retention_days",
         "active_keys",
         "console_link",
     )
@@ -72,6 +103,14 @@ class TenantAdmin(admin.ModelAdmin):
     actions = ("issue_api_key", "deactivate", "activate")
     fieldsets = (
         (None, {"fields": ("id", "name", "active", "rate_limit_per_minute")}),
+        (
+            "Retention",
+            {
+                "fields": ("retention_days", "original_text_retention_days"),
+                "description": "Counted from when a log was received; applies to logs stored from now on. "
+                "The retention sweep (hourly) deletes expired logs and clears expired original text.",
+            },
+        ),
         ("Console access", {"fields": ("staff",)}),
     )
 
@@ -123,6 +162,42 @@ class TenantAdmin(admin.ModelAdmin):
     def activate(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
         updated = self._update_tenants(queryset, active=True)
         messages.success(request, f"Activated {updated} tenant(s).")
+
+    # -- deleting a tenant erases its logs ---------------------------------------------
+
+    def get_deleted_objects(self, objs, request: HttpRequest):
+        """The confirmation page lists the logs that go too (the store's counts: no scan)."""
+        deleted, model_count, perms_needed, protected = super().get_deleted_objects(objs, request)
+        store = get_store()
+        logs = sum(sum(store.counts(tenant.pk).values()) for tenant in objs)
+        if logs:
+            deleted.append(
+                f"All {logs} log(s) of {'these tenants' if len(objs) > 1 else 'this tenant'} in the log store"
+            )
+            model_count["logs in the log store"] = logs
+        return deleted, model_count, perms_needed, protected
+
+    def delete_model(self, request: HttpRequest, obj: Tenant) -> None:
+        self._erase_logs_of(request, [obj])
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Tenant]) -> None:
+        self._erase_logs_of(request, list(queryset))
+        super().delete_queryset(request, queryset)
+
+    @staticmethod
+    def _erase_logs_of(request: HttpRequest, tenants: list[Tenant]) -> None:
+        """Before the rows go (the pre_delete hook then finds nothing left), so the count is known."""
+        store = get_store()
+        for tenant in tenants:
+            erased = erase_all_logs_of(tenant.pk, store)
+            LogEntry.objects.log_actions(
+                user_id=request.user.pk,
+                queryset=[tenant],
+                action_flag=DELETION,
+                change_message=f"Erased all {erased} log(s) of tenant {tenant.pk} with the tenant.",
+                single_object=True,
+            )
 
     @staticmethod
     def _update_tenants(queryset: QuerySet[Tenant], **changes: Any) -> int:

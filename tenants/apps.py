@@ -2,7 +2,7 @@
 
 from django.apps import AppConfig
 from django.core import checks
-from django.db.models.signals import post_delete, post_save
+from django.db.models.signals import post_delete, post_save, pre_delete
 
 
 def _known_tenant_ids(limit: int) -> list[str]:
@@ -15,6 +15,18 @@ def _forget_tenant_labels(**kwargs) -> None:
     from dataproc_site.observability.tenant_labels import tenant_labels
 
     tenant_labels.invalidate()
+
+
+def _erase_logs_of_deleted_tenant(sender, instance, **kwargs) -> None:
+    """However a tenant is deleted (admin, shell, a cascade), its logs go first.
+
+    A store that cannot be reached raises, which rolls the deletion back: a tenant
+    row never disappears while its logs stay behind.
+    """
+    from tenants.lifecycle import erase_all_logs_of
+    from tenants.stores import get_store
+
+    erase_all_logs_of(instance.pk, get_store())
 
 
 def check_open_mode(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
@@ -68,5 +80,10 @@ class TenantsConfig(AppConfig):
             signal.connect(
                 _forget_tenant_labels, sender="tenants.Tenant", dispatch_uid=f"tenant-labels-{signal}"
             )
+        pre_delete.connect(
+            _erase_logs_of_deleted_tenant,
+            sender="tenants.Tenant",
+            dispatch_uid="tenants.erase-deleted-tenant",
+        )
         checks.register(check_open_mode, checks.Tags.security)
         checks.register(check_open_mode_deployed, checks.Tags.security, deploy=True)

@@ -1,23 +1,30 @@
-"""One tenant's logs: the browser (filters, cursor pages) and the detail of one log."""
+"""One tenant's logs: the browser (text search, filters, cursor pages) and the detail of one log.
+
+A text search runs ``store.search_logs`` (the redacted text, any case) with the
+other filters and the same cursor pages; a backend without a text index (Firestore)
+scans within a bound, and the page says what it scanned.
+"""
 
 from __future__ import annotations
 
 from django.contrib import messages
-from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.urls import reverse
 
 from console.forms import STATUS_LABELS, LogFilterForm, LogRef
 from console.pagination import CURSOR_PARAM, TRAIL_PARAM, current_cursor, cursor_links
-from console.replay import is_replayable
+from console.replay import is_replayable, replay_refusal
 from console.views.base import ConsoleView
 from core.identifiers import identifier_error
-from tenants.stores import STATUS_DEAD_LETTERED, STATUSES, LogRecord, get_store
+from tenants.stores import STATUS_DEAD_LETTERED, STATUSES, LogRecord, SearchBound, get_store
 
 PAGE_SIZE = 50
 
 
 def matches_filters(record: LogRecord, filters: dict) -> bool:
-    """The browser's filters applied to one record found by id (the same rules as ``list_logs``)."""
+    """The browser's filters applied to one record found by id (the rules of ``list_logs`` and the search)."""
+    if filters.get("q") and filters["q"].casefold() not in (record.modified_data or "").casefold():
+        return False
     if filters.get("status") and record.status != filters["status"]:
         return False
     if filters.get("received_after") and record.received_at < filters["received_after"]:
@@ -40,21 +47,26 @@ class TenantLogsView(ConsoleView):
         form = LogFilterForm(request.GET)
         records: list[LogRecord] = []
         next_cursor = None
+        search_bound: SearchBound | None = None
         if form.is_valid():
             filters = form.cleaned_data
             if filters["log_id"]:
                 record = store.get(tenant_id, filters["log_id"])
                 records = [record] if record is not None and matches_filters(record, filters) else []
             else:
+                query = {
+                    "status": filters["status"] or None,
+                    "received_after": filters["received_after"],
+                    "received_before": filters["received_before"],
+                    "limit": PAGE_SIZE,
+                    "cursor": current_cursor(request.GET),
+                }
                 try:
-                    page = store.list_logs(
-                        tenant_id,
-                        status=filters["status"] or None,
-                        received_after=filters["received_after"],
-                        received_before=filters["received_before"],
-                        limit=PAGE_SIZE,
-                        cursor=current_cursor(request.GET),
-                    )
+                    if filters["q"]:
+                        page = store.search_logs(tenant_id, filters["q"], **query)
+                        search_bound = page.bound
+                    else:
+                        page = store.list_logs(tenant_id, **query)
                 except ValueError:
                     messages.error(request, "That page link is no longer valid; showing the newest logs.")
                     return HttpResponseRedirect(self._without_cursor(request))
@@ -76,8 +88,32 @@ class TenantLogsView(ConsoleView):
                 "pages": cursor_links(request.GET, next_cursor),
                 "is_first_page": current_cursor(request.GET) is None,
                 "show_replay_all": status == STATUS_DEAD_LETTERED and counts.get(STATUS_DEAD_LETTERED, 0) > 0,
+                "search_bound": search_bound,
+                "searched": form.is_valid() and bool(form.cleaned_data.get("q")),
+                "filter_query": self._filter_query(request),
+                "erase_query": self._erase_query(form),
+                "can_erase_logs": self.access.can_erase_logs,
             }
         )
+
+    @staticmethod
+    def _filter_query(request: HttpRequest) -> str:
+        """The filters without the page: what the download exports (every page of it)."""
+        query = request.GET.copy()
+        for name in (CURSOR_PARAM, TRAIL_PARAM):
+            query.pop(name, None)
+        return query.urlencode()
+
+    @staticmethod
+    def _erase_query(form: LogFilterForm) -> str:
+        """The list's received-at range, to start the erase page from (nothing else carries over)."""
+        if not form.is_valid():
+            return ""
+        query = QueryDict(mutable=True)
+        for name in ("received_after", "received_before"):
+            if form.cleaned_data.get(name):
+                query[name] = form.cleaned_data[name].strftime("%Y-%m-%dT%H:%M:%S")
+        return query.urlencode()
 
     @staticmethod
     def _without_cursor(request: HttpRequest) -> str:
@@ -124,6 +160,7 @@ class LogDetailView(ConsoleView):
                 "tenant_label": self.access.tenant_label(tenant_id),
                 "record": record,
                 "replayable": is_replayable(record),
+                "replay_refusal": replay_refusal(record),
                 "selection_token": LogRef(tenant_id, log_id).token,
                 "detail_url": reverse(
                     f"{self.site.name}:console_log_detail",

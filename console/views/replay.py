@@ -39,6 +39,13 @@ def report_messages(request: HttpRequest, report: ReplayReport) -> None:
     if report.missing:
         names = _named([ref.token for ref in report.missing])
         messages.warning(request, f"Not replayed, no such log: {names}.")
+    if report.without_text:
+        names = _named([ref.token for ref in report.without_text])
+        messages.warning(
+            request,
+            f"Not replayed, the original text is not kept (never stored, or expired): {names}. "
+            "A replay needs it; ask the client to send these logs again.",
+        )
     if report.error:
         messages.error(
             request,

@@ -11,7 +11,7 @@ from core.records import (
     TenantSummary,
 )
 from dataproc_site.backends import BackendAccessor
-from tenants.stores.base import BaseLogStore, StoreUnavailable
+from tenants.stores.base import BaseLogStore, SearchBound, SearchPage, StoreUnavailable
 
 __all__ = [
     "STATUSES",
@@ -22,6 +22,8 @@ __all__ = [
     "BaseLogStore",
     "LogPage",
     "LogRecord",
+    "SearchBound",
+    "SearchPage",
     "StoreUnavailable",
     "TenantSummary",
     "get_store",

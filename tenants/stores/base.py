@@ -9,6 +9,8 @@ later (a redelivery, a late failure) changes it.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import datetime
 
 from core.envelope import LogEnvelope
@@ -25,6 +27,38 @@ from core.records import (
 
 class StoreUnavailable(Exception):
     """The store cannot be read or written right now; try again later."""
+
+
+# -- data lifecycle: what the retention, erasure and search methods hand back ---------
+
+# Records one call of a batched lifecycle method (sweep, erasure) handles at most.
+LIFECYCLE_BATCH = 500
+# Records ``iter_logs`` reads per page (the export): memory stays bounded by it.
+EXPORT_PAGE_SIZE = 500
+
+
+@dataclass(frozen=True)
+class SearchBound:
+    """How far a search that can only scan looked for one page (Firestore: no text index).
+
+    It read ``scanned`` records (at most ``max_scanned``) received in
+    ``[received_after, received_before)`` (``received_before`` None: up to now).
+    """
+
+    received_after: datetime
+    received_before: datetime | None
+    max_scanned: int
+    scanned: int
+
+
+@dataclass
+class SearchPage:
+    """One page of a text search; ``bound`` is set when the backend scanned within a bound."""
+
+    records: list[LogRecord]
+    # Opaque, as for ``list_logs``: the next (older) page; None once nothing is left.
+    next_cursor: str | None
+    bound: SearchBound | None = None
 
 
 class BaseLogStore:
@@ -160,3 +194,102 @@ class BaseLogStore:
         ``message_id`` stay as they are; ``updated_at`` moves.
         """
         raise NotImplementedError("subclasses of BaseLogStore must provide a save_rescrubbed() method")
+
+    # -- data lifecycle: retention sweep, erasure, export, search ---------------------
+
+    def delete_expired(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
+        """Delete up to ``limit`` records (any tenant) whose ``expires_at`` is at or before ``now``.
+
+        Returns how many; 0 once none is left, so a sweep calls it until 0. Counts
+        and activity follow the deletions. Firestore deletes expired records by
+        its TTL policy instead (see ``FirestoreLogStore.delete_expired``).
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide a delete_expired() method")
+
+    def clear_expired_original_text(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
+        """Blank the original text of up to ``limit`` records whose ``original_text_expires_at`` passed.
+
+        The record stays (redacted text, status, counts); its ``original_text``
+        becomes "" and ``original_text_expires_at`` None. Returns how many; 0 once
+        none is left.
+        """
+        raise NotImplementedError(
+            "subclasses of BaseLogStore must provide a clear_expired_original_text() method"
+        )
+
+    def delete_log(self, tenant_id: str, log_id: str) -> bool:
+        """Erase one record; False when the tenant has no such record. Counts and activity follow."""
+        raise NotImplementedError("subclasses of BaseLogStore must provide a delete_log() method")
+
+    def erase_logs(
+        self,
+        tenant_id: str,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = LIFECYCLE_BATCH,
+    ) -> int:
+        """Erase up to ``limit`` of the tenant's records received in ``[received_after, received_before)``.
+
+        No bounds: every record of the tenant. Returns how many; 0 once none is
+        left, so an erasure calls it until 0 and a killed one is resumed by
+        calling it again. Counts and activity follow.
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide an erase_logs() method")
+
+    def iter_logs(
+        self,
+        tenant_id: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        page_size: int = EXPORT_PAGE_SIZE,
+    ) -> Iterator[LogRecord]:
+        """Every matching record, in ``list_logs`` order, read page by page (the export).
+
+        At most one page is held at a time, whatever the number of records.
+        ValueError for an unknown status, before anything is read.
+        """
+        cursor = None
+        while True:
+            page = self.list_logs(
+                tenant_id,
+                status=status,
+                received_after=received_after,
+                received_before=received_before,
+                limit=page_size,
+                cursor=cursor,
+            )
+            yield from page.records
+            cursor = page.next_cursor
+            if cursor is None:
+                return
+
+    def search_logs(
+        self,
+        tenant_id: str,
+        text: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """The tenant's records whose redacted text contains ``text`` (case-insensitive), by cursor.
+
+        Never matches the original text. Same order, filters, cursors and errors
+        as ``list_logs``. A backend without a text index scans within a bound and
+        says so in ``SearchPage.bound``.
+        """
+        raise NotImplementedError("subclasses of BaseLogStore must provide a search_logs() method")
+
+    def recount(self, tenant_ids: list[str] | None = None) -> dict[str, dict[str, int]]:
+        """Correct counters that drifted from the records; returns the corrections, by tenant.
+
+        Only a backend whose counters can drift has any (Firestore: its TTL policy
+        deletes records without touching counters); one that counts the records
+        themselves returns {}. None: every tenant.
+        """
+        return {}

@@ -168,3 +168,34 @@ class FirestoreBookkeeping:
             for minute, (received, processed) in sorted(per_minute.items())
             if received or processed
         ]
+
+    # -- data lifecycle: removals ------------------------------------------------------
+
+    def _add_removals(self, batch, tenant_id: str, removed: list[dict]) -> None:
+        """Counter and activity decrements of records deleted in the same commit (erasure, sweep).
+
+        Each record took one count of its status and (its creation) one "received"
+        in the minute of ``received_at``, and (once processed) one "processed" in
+        the minute of ``processed_at``: exactly that is taken back, so counts and
+        the chart read as if the records had never been there. Last activity stays.
+        """
+        tenant_ref = self._tenant(tenant_id)
+        shard = str(random.randrange(self.counter_shards))  # noqa: S311
+        status_deltas = collections.Counter(data.get("status") for data in removed if data.get("status"))
+        if status_deltas:
+            batch.set(
+                tenant_ref.collection(COUNTERS).document(shard),
+                {status: firestore.Increment(-count) for status, count in status_deltas.items()},
+                merge=True,
+            )
+        per_minute: dict[datetime, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+        for data in removed:
+            if data.get("received_at") is not None:
+                per_minute[minute_of(plain_datetime(data["received_at"]))]["received"] += 1
+            if data.get("processed_at") is not None:
+                per_minute[minute_of(plain_datetime(data["processed_at"]))]["processed"] += 1
+        for minute, decrements in per_minute.items():
+            activity_ref = tenant_ref.collection(ACTIVITY).document(f"{minute:%Y%m%d%H%M}-{shard}")
+            activity_fields: dict[str, Any] = {"tenant_id": tenant_id, "minute": minute}
+            activity_fields.update({name: firestore.Increment(-count) for name, count in decrements.items()})
+            batch.set(activity_ref, activity_fields, merge=True)

@@ -9,7 +9,11 @@ composite index, ``google_firestore_field`` for a single-field override).
 Queries the automatic single-field indexes already serve (collection scope):
 ``processed_logs`` ordered by ``received_at`` desc, ``__name__`` desc, with or
 without a range on ``received_at``; one tenant's ``activity`` with a range on
-``minute``; listing ``tenants`` and reading counter documents by id.
+``minute``; listing ``tenants`` and reading counter documents by id; one
+tenant's ``processed_logs`` counted per ``status`` (``recount``).
+
+``expires_at`` is the TTL field: its indexes are exempted (Terraform), so no query
+may filter or order on it, and nothing here may name it (a test checks both).
 """
 
 from __future__ import annotations
@@ -67,5 +71,12 @@ SINGLE_FIELD_INDEXES: list[SingleFieldIndex] = [
         query_scope=COLLECTION_GROUP,
         order=ASCENDING,
         used_by="FirestoreLogStore.activity for every tenant (a collection-group range on minute)",
+    ),
+    SingleFieldIndex(
+        collection_group="processed_logs",
+        field_path="original_text_expires_at",
+        query_scope=COLLECTION_GROUP,
+        order=ASCENDING,
+        used_by="FirestoreLogStore.clear_expired_original_text (every tenant: a collection-group range)",
     ),
 ]

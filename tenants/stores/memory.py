@@ -34,7 +34,7 @@ from core.records import (
     TenantSummary,
     event_time_of,
 )
-from tenants.stores.base import BaseLogStore, StoreUnavailable
+from tenants.stores.base import LIFECYCLE_BATCH, BaseLogStore, SearchPage, StoreUnavailable
 
 MAX_PAGE_SIZE = 500
 
@@ -265,6 +265,88 @@ class MemoryLogStore(BaseLogStore):
             record.policy_version = policy_version
             record.updated_at = timezone.now()
             return True
+
+    # -- data lifecycle: retention sweep, erasure, export, search ---------------------
+
+    def _remove_where(self, wanted, limit: int) -> int:
+        self._check_up()
+        with self._lock:
+            keys = [key for key, record in self._records.items() if wanted(record)][: max(0, int(limit))]
+            for key in keys:
+                del self._records[key]
+            return len(keys)
+
+    def delete_expired(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
+        return self._remove_where(
+            lambda record: record.expires_at is not None and record.expires_at <= now, limit
+        )
+
+    def clear_expired_original_text(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
+        self._check_up()
+        with self._lock:
+            due = [
+                record
+                for record in self._records.values()
+                if record.original_text_expires_at is not None and record.original_text_expires_at <= now
+            ][: max(0, int(limit))]
+            for record in due:
+                record.original_text = ""
+                record.original_text_expires_at = None
+            return len(due)
+
+    def delete_log(self, tenant_id: str, log_id: str) -> bool:
+        self._check_up()
+        with self._lock:
+            return self._records.pop((tenant_id, log_id), None) is not None
+
+    def erase_logs(
+        self,
+        tenant_id: str,
+        *,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = LIFECYCLE_BATCH,
+    ) -> int:
+        return self._remove_where(
+            lambda record: (
+                record.tenant_id == tenant_id
+                and (received_after is None or record.received_at >= received_after)
+                and (received_before is None or record.received_at < received_before)
+            ),
+            limit,
+        )
+
+    def search_logs(
+        self,
+        tenant_id: str,
+        text: str,
+        *,
+        status: str | None = None,
+        received_after: datetime | None = None,
+        received_before: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> SearchPage:
+        """Scans the tenant's records: a dict has no index (tests and experiments only)."""
+        self._check_up()
+        needle = text.casefold()
+        matching = [
+            record
+            for record in self._tenant_records(tenant_id)
+            if needle in (record.modified_data or "").casefold()
+        ]
+        # list_logs' filters, order and cursors, over the matching records alone.
+        matches = MemoryLogStore()
+        matches.load(matching)
+        page = matches.list_logs(
+            tenant_id,
+            status=status,
+            received_after=received_after,
+            received_before=received_before,
+            limit=limit,
+            cursor=cursor,
+        )
+        return SearchPage(records=page.records, next_cursor=page.next_cursor)
 
 
 def _minute(moment: datetime) -> datetime:

@@ -116,3 +116,16 @@ def test_every_environment_outputs_the_job_it_schedules():
     for environment in tf.ENVIRONMENTS:
         outputs = tf.load(tf.TERRAFORM / "environments" / environment).outputs
         assert outputs["expire_logs_job_name"]["value"] == "${module.dataproc.expire_logs_job_name}"
+
+
+def test_the_sweep_clears_original_text_through_a_collection_group_index_terraform_declares():
+    """One query across every tenant (``FirestoreLogStore.clear_expired_original_text``): production
+    refuses it without the collection-group index, which the emulator never asks for."""
+    config = tf.module()
+    overrides = {
+        (field["collection"], field["field"]): {
+            (index["order"], index["query_scope"]) for index in field["indexes"]
+        }
+        for field in config.locals["firestore_single_field_indexes"].values()
+    }
+    assert ("ASCENDING", "COLLECTION_GROUP") in overrides[("processed_logs", "original_text_expires_at")]

@@ -94,6 +94,8 @@ FORGED = {
     "new_password2": "Forged-Password-123",
     "rate_limit_per_minute": "1",
     "active": "on",
+    # The console's erasure: every log of the tenant.
+    "everything": "on",
 }
 
 
@@ -118,6 +120,7 @@ def test_the_walk_covers_the_console_and_every_model(world):
     assert {
         reverse("admin:console_replay"),
         reverse("admin:console_replay_all", args=["acme"]),
+        reverse("admin:console_erase_logs", args=["acme"]),
         reverse("admin:logout"),
         reverse("admin:tenants_tenant_changelist"),
         reverse("admin:tenants_tenantapikey_add"),

@@ -1,14 +1,15 @@
 """Tenant A's API key never reads tenant B's logs, whatever form the tenant or log id takes.
 
 Writes across tenants are refused in tests/test_hostile_requests.py; this is the
-read side (``GET /logs``, ``GET /logs/{log_id}``), on the database store and on
-Firestore, where a tenant id or log id that escaped its path segment would
+read side (``GET /logs``, ``GET /logs/{log_id}``, the NDJSON export) and erasure
+(``DELETE /logs/{log_id}``), on the database store and on Firestore, where a tenant id or log id that escaped its path segment would
 reach another tenant's documents (``tenants/{tenant}/processed_logs/{log}``).
 Every answer is checked for the other tenant's data, not only for its status.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 
 import pytest
@@ -178,3 +179,58 @@ def test_a_revoked_key_reads_nothing_even_of_its_own_tenant(two_tenants):
     revoked = Client(HTTP_AUTHORIZATION=f"Bearer {keys[beta]}").get("/logs/b-secret")
     assert revoked.status_code == 401
     assert_no_trace_of(beta, revoked)
+
+
+# -- erasure and export ------------------------------------------------------------------
+
+
+def beta_untouched(beta: str) -> None:
+    store = get_store()
+    assert [store.get(beta, log_id) is not None for log_id in ("shared", "b-secret")] == [True, True]
+
+
+def test_a_key_erases_its_own_log_and_never_the_other_tenants(two_tenants):
+    acme, beta, keys = two_tenants
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {keys[acme]}")
+
+    own = client.delete("/logs/shared")
+    theirs = client.delete("/logs/b-secret")
+
+    assert (own.status_code, theirs.status_code) == (204, 404)
+    assert get_store().get(acme, "shared") is None
+    assert_no_trace_of(beta, theirs)
+    beta_untouched(beta)
+
+
+@pytest.mark.parametrize("path", ["/logs/b-secret", "/logs/shared"])
+def test_no_form_of_the_other_tenant_id_erases_its_logs(two_tenants, path):
+    acme, beta, keys = two_tenants
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {keys[acme]}")
+    for form in tenant_header_forms(beta):
+        response = client.delete(path, HTTP_X_TENANT_ID=form)
+        assert response.status_code in (400, 403), (form, response.status_code)
+        assert_no_trace_of(beta, response)
+    beta_untouched(beta)
+
+
+@pytest.mark.parametrize("path", LOG_PATHS)
+def test_no_form_of_a_log_id_erases_outside_the_keys_tenant(two_tenants, path):
+    acme, beta, keys = two_tenants
+    response = Client(HTTP_AUTHORIZATION=f"Bearer {keys[acme]}").delete(path)
+    assert response.status_code in (400, 404), response.status_code
+    beta_untouched(beta)
+
+
+def test_the_export_streams_the_keys_tenant_only(two_tenants):
+    acme, beta, keys = two_tenants
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {keys[acme]}")
+
+    export = client.get("/logs?format=ndjson")
+    body = b"".join(export.streaming_content).decode()
+
+    assert sorted(json.loads(line)["log_id"] for line in body.splitlines()) == ["a-only", "shared"]
+    assert B_SECRET not in body and B_REDACTED not in body and beta not in body
+    for form in tenant_header_forms(beta):
+        response = client.get("/logs?format=ndjson", HTTP_X_TENANT_ID=form)
+        assert response.status_code in (400, 403), (form, response.status_code)
+        assert_no_trace_of(beta, response)

@@ -9,6 +9,10 @@ pulling, gives back what it had not started, and lets in-flight messages finish
 within ``WORKER_SHUTDOWN_GRACE_SECONDS``. ``--drain`` exits 0 once the queue is
 empty, and 1 with the reason once only messages that keep failing are left.
 
+Beside the consumer, the retention sweep (``manage.py expire_logs``) runs at start and
+every ``EXPIRE_LOGS_INTERVAL_SECONDS`` (``processing.sweeper``; by default only on the
+embedded setup, where no scheduler does it; never with ``--drain``).
+
 Sizing: the specified workload is 1,000 requests a minute of ~100-character logs
 at 0.05 s per character, i.e. ~5 s each and ~85 in flight; the default
 concurrency of 100 keeps up with it in one process (the threads mostly sleep).
@@ -30,6 +34,7 @@ from processing.metrics_server import DEFAULT_HOST as DEFAULT_METRICS_HOST
 from processing.metrics_server import start_metrics_server
 from processing.queues import get_queue
 from processing.queues.base import ReceivedMessage
+from processing.sweeper import PeriodicSweep
 from processing.worker import expire_message, process_message
 
 DEFAULT_CONCURRENCY = 100
@@ -98,6 +103,7 @@ class Command(BaseCommand):
         self.queue = get_queue()
         previous_handlers = self._install_signal_handlers()
 
+        sweeper = self._start_sweeper(drain=options["drain"])
         started = time.monotonic()
         stop_reason = "signal"
         self._progress(
@@ -108,6 +114,7 @@ class Command(BaseCommand):
             drain=options["drain"],
             delay_per_char=settings.PROCESSING_DELAY_PER_CHAR,
             metrics_url=metrics_server.url if metrics_server else None,
+            expire_logs_every_seconds=sweeper.interval_seconds if sweeper else None,
         )
         try:
             consume(
@@ -136,6 +143,26 @@ class Command(BaseCommand):
             self._restore_signal_handlers(previous_handlers)
             if metrics_server is not None:
                 metrics_server.stop()
+            if sweeper is not None:
+                self.shutdown.set()  # the sweeper waits on it between sweeps
+                sweeper.join(timeout=5)
+
+    def _start_sweeper(self, *, drain: bool) -> PeriodicSweep | None:
+        """The periodic retention sweep, unless it is off (setting 0) or this is a --drain run."""
+        interval = settings.EXPIRE_LOGS_INTERVAL_SECONDS
+        if drain or interval <= 0:
+            return None
+        sweeper = PeriodicSweep(interval, self.shutdown, report=self._report_sweep)
+        sweeper.start()
+        return sweeper
+
+    def _report_sweep(self, swept) -> None:
+        self._progress(
+            "retention sweep",
+            deleted=swept.deleted,
+            cleared_original_text=swept.cleared,
+            recounted_tenants=len(swept.recounted),
+        )
 
     def process_one(self, message: ReceivedMessage) -> str:
         """Handle one pulled message (the consumer calls this on a handler thread)."""

@@ -44,6 +44,17 @@ locals {
         { order = "ASCENDING", query_scope = "COLLECTION_GROUP" },
       ]
     }
+    original_text_expiry = {
+      # FirestoreLogStore.clear_expired_original_text: the retention sweep, every
+      # tenant at once (collection-group range on original_text_expires_at)
+      collection = "processed_logs"
+      field      = "original_text_expires_at"
+      indexes = [
+        { order = "ASCENDING", query_scope = "COLLECTION" },
+        { order = "DESCENDING", query_scope = "COLLECTION" },
+        { order = "ASCENDING", query_scope = "COLLECTION_GROUP" },
+      ]
+    }
   }
 }
 
