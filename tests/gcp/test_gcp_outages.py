@@ -30,6 +30,15 @@ from tests.reliability.services import database_url
 
 pytestmark = [pytest.mark.emulators, pytest.mark.slow, pytest.mark.django_db]
 
+
+@pytest.fixture(autouse=True)
+def one_tenant_keeps_every_work_slot(settings):
+    """These tests are about outages and crashes with one tenant; the per-tenant share of the
+    streaming worker (tested in tests/gcp/test_pubsub_queue.py) would only add delayed
+    redeliveries, which the emulator loses to streams that are gone."""
+    settings.WORKER_TENANT_MAX_SHARE = 1
+
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -144,6 +153,10 @@ def worker_environment(lease_seconds: int) -> dict[str, str]:
             # The worker reads the tenant registry (retention, redaction policies): the
             # test database, committed (the test is transactional).
             "DATABASE_URL": database_url(),
+            # One tenant: its share of the work slots would make the worker give surplus
+            # deliveries back with a delay, and the emulator routes such redeliveries to
+            # the killed worker's dead stream (see below). The share has tests of its own.
+            "WORKER_TENANT_MAX_SHARE": "1",
             "WORKER_LEASE_SECONDS": str(lease_seconds),
             "PROCESSING_DELAY_PER_CHAR": "0.05",  # the specified workload: 40 characters, 2 s
             "LOG_LEVEL": "WARNING",
