@@ -6,7 +6,8 @@ byte count or a build number. The words just before it decide, as in Presidio's 
 enhancers and Datadog's keyword windows: among the nearest ``NEAREST_WORDS`` words on the
 same line (within ``WINDOW_CHARS`` characters; the key of an attribute counts as the
 words before its value), a raising word makes it a phone number and, failing that, a
-lowering word makes it something else. Raising wins because leaving a phone number in a
+lowering word among the nearest ``LOWERING_WORDS`` makes it something else (further
+away, a lowering word is usually about something else: "request 5 from user 555-0105"). Raising wins because leaving a phone number in a
 log costs more than redacting an id. Keys glued to their value split into words:
 ``cust_phone_4155552671`` reads "cust", "phone".
 
@@ -21,6 +22,7 @@ from enum import Enum
 
 WINDOW_CHARS = 40
 NEAREST_WORDS = 3
+LOWERING_WORDS = 2
 
 RAISING = frozenset(
     {
@@ -158,7 +160,7 @@ def verdict(text: str, start: int, leading: str = "") -> Verdict | None:
         return None
     if not RAISING.isdisjoint(words):
         return Verdict.RAISE
-    if not LOWERING.isdisjoint(words):
+    if not LOWERING.isdisjoint(words[-LOWERING_WORDS:]):
         return Verdict.LOWER
     return None
 

@@ -117,6 +117,15 @@ def test_phone_words_keep_an_ambiguous_number_a_phone_number(text, expected):
     assert redact(text) == expected
 
 
+@pytest.mark.parametrize(
+    "text",
+    ["request 5 from user 555-0105", "job 12 started by user 555-0105", "batch 3 of user 555-0199 retried"],
+)
+def test_a_lowering_word_two_words_away_is_about_something_else(text):
+    assert "555-01" not in redact(text)
+    assert redact(text).count("[REDACTED]") == 1
+
+
 def test_context_words_do_not_reach_across_lines():
     assert redact("order id\n4829301756") == "order id\n[REDACTED]"
 
