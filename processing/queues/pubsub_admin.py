@@ -168,7 +168,11 @@ def ensure_topology(push_endpoint: str | None = None) -> list[Step]:
             "dead_letter_policy": dead_letter_policy(dead_letter_topic),
         }
         required: dict = {
-            "ack_deadline_seconds": worker_ack_deadline(),
+            # Push: the longest a delivery may take, the bound the intake's limits are checked
+            # against (ingest.E001); pull: the lease, which the streaming worker extends.
+            "ack_deadline_seconds": (
+                settings.PUBSUB_PUSH_ACK_DEADLINE_SECONDS if push_endpoint else worker_ack_deadline()
+            ),
             # An empty push config is a pull subscription: switching back is drift too.
             "push_config": push_config(push_endpoint) if push_endpoint else {},
         }

@@ -76,6 +76,11 @@ def test_changed_settings_update_the_existing_subscription(pubsub_emulator, pubs
 def test_a_push_endpoint_makes_the_worker_subscription_push(pubsub_emulator, pubsub_names, settings):
     endpoint = "http://127.0.0.1:8000/pubsub/push"
 
+    settings.PUBSUB_PUSH_ACK_DEADLINE_SECONDS = 540
+
     run_setup("--push-endpoint", endpoint)
 
-    assert subscription(settings, settings.PUBSUB_SUBSCRIPTION).push_config.push_endpoint == endpoint
+    pushed = subscription(settings, settings.PUBSUB_SUBSCRIPTION)
+    assert pushed.push_config.push_endpoint == endpoint
+    # A push delivery may take as long as the intake's limits were checked against.
+    assert pushed.ack_deadline_seconds == 540
