@@ -13,22 +13,18 @@ from __future__ import annotations
 import functools
 import logging
 import operator
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import ParamSpec, TypeVar
 
 from django.db import (
     DatabaseError,
     IntegrityError,
-    InterfaceError,
-    OperationalError,
     connections,
 )
 from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from core.cursors import decode_cursor, encode_cursor, parse_received_at
+from core.cursors import decode_cursor, encode_cursor
 from core.envelope import LogEnvelope
 from core.records import (
     KEEP_FOREVER,
@@ -42,100 +38,26 @@ from core.records import (
     ProcessedLog,
     Retention,
     TenantSummary,
-    event_time_of,
 )
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.transactions import write_transaction
 from tenants.models import StoredLog
-from tenants.stores.base import LIFECYCLE_BATCH, BaseLogStore, SearchPage, StoreUnavailable
+from tenants.stores.base import BaseLogStore, StoreUnavailable
+from tenants.stores.database_lifecycle import DatabaseLifecycle
+from tenants.stores.database_rows import (
+    MAX_PAGE_SIZE,
+    MAX_WRITE_ROUNDS,
+    bounded,
+    close_if_broken,
+    new_row_fields,
+    record_of,
+    unavailable_as_store_error,
+)
 
 logger = logging.getLogger(__name__)
 
-MAX_PAGE_SIZE = 500
-# An insert that loses a race with another worker's insert is retried as an update;
-# more rounds than this would mean the row keeps vanishing, which nothing here does.
-_MAX_WRITE_ROUNDS = 5
 
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _unavailable_as_store_error(method: Callable[P, R]) -> Callable[P, R]:
-    """Turn "cannot reach the database" errors into StoreUnavailable.
-
-    A broken connection is also closed (when no transaction is open) so the next
-    call in this thread opens a fresh one instead of failing forever.
-    """
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        try:
-            return method(*args, **kwargs)
-        except (OperationalError, InterfaceError) as exc:
-            _close_if_broken(args[0].using)  # type: ignore[attr-defined]
-            raise StoreUnavailable(f"log store database unavailable: {exc}") from exc
-
-    return wrapper
-
-
-def _close_if_broken(using: str) -> None:
-    connection = connections[using]
-    if connection.in_atomic_block:
-        return  # the caller's transaction owns the connection
-    try:
-        connection.close_if_unusable_or_obsolete()
-    except DatabaseError:
-        logger.debug("closing a broken database connection failed", exc_info=True)
-
-
-def _bounded(value: str, field_name: str) -> str:
-    """Cut a value to its column's length: PostgreSQL would refuse the whole write."""
-    return value[: StoredLog._meta.get_field(field_name).max_length]
-
-
-def _to_record(row: StoredLog) -> LogRecord:
-    return LogRecord(
-        tenant_id=row.tenant_id,
-        log_id=row.log_id,
-        source=row.source,
-        original_text=row.original_text,
-        modified_data=row.modified_data,
-        status=row.status,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        received_at=row.received_at,
-        processed_at=row.processed_at,
-        message_id=row.message_id,
-        request_id=row.request_id,
-        updated_at=row.updated_at,
-        event_time=row.event_time,
-        severity=row.severity,
-        attributes=row.attributes or {},
-        findings=row.findings or {},
-        policy_version=row.policy_version,
-        expires_at=row.expires_at,
-        original_text_expires_at=row.original_text_expires_at,
-    )
-
-
-def _new_row_fields(envelope: LogEnvelope, retention: Retention) -> dict:
-    """What a record takes from its envelope when it is first written."""
-    return {
-        "tenant_id": envelope.tenant_id,
-        "log_id": envelope.log_id,
-        "source": _bounded(envelope.source, "source"),
-        "original_text": envelope.text if retention.keep_original else "",
-        "received_at": parse_received_at(envelope.received_at),
-        "request_id": _bounded(envelope.request_id, "request_id"),
-        "event_time": event_time_of(envelope),
-        "severity": _bounded(envelope.severity, "severity"),
-        "attributes": dict(envelope.attributes),
-        "expires_at": retention.expires_at,
-        "original_text_expires_at": retention.original_text_expires_at if retention.keep_original else None,
-    }
-
-
-class DatabaseLogStore(BaseLogStore):
+class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
     """``BaseLogStore`` on the ``StoredLog`` table of one Django database."""
 
     def __init__(self, using: str = "default") -> None:
@@ -170,7 +92,7 @@ class DatabaseLogStore(BaseLogStore):
             return self.save_results([result])[0]
         return self._save_together(result)
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def save_results(self, results: list[ProcessedLog]) -> list[bool]:
         """Insert every result in one transaction; any row that exists already goes one by one.
 
@@ -191,7 +113,7 @@ class DatabaseLogStore(BaseLogStore):
     @staticmethod
     def _processed_row(result: ProcessedLog) -> dict:
         return {
-            **_new_row_fields(result.envelope, result.retention),
+            **new_row_fields(result.envelope, result.retention),
             **DatabaseLogStore._result_fields(result),
             "status": STATUS_PROCESSED,
             "attempts": 1,
@@ -208,11 +130,11 @@ class DatabaseLogStore(BaseLogStore):
         """
         envelope = result.envelope
         return {
-            "source": _bounded(envelope.source, "source"),
+            "source": bounded(envelope.source, "source"),
             "original_text": envelope.text if result.retention.keep_original else "",
             "modified_data": result.modified_data,
             "processed_at": result.processed_at,
-            "message_id": _bounded(result.message_id, "message_id"),
+            "message_id": bounded(result.message_id, "message_id"),
             "attributes": dict(envelope.attributes if result.attributes is None else result.attributes),
             "findings": dict(result.findings),
             "policy_version": result.policy_version,
@@ -224,7 +146,7 @@ class DatabaseLogStore(BaseLogStore):
         new_row = self._processed_row(result)
         if self._insert(**new_row):
             return True
-        for _ in range(_MAX_WRITE_ROUNDS):
+        for _ in range(MAX_WRITE_ROUNDS):
             updated = (
                 self._rows(envelope.tenant_id, envelope.log_id)
                 .exclude(status=STATUS_PROCESSED)
@@ -248,11 +170,11 @@ class DatabaseLogStore(BaseLogStore):
                 return True  # the row was deleted meanwhile (nothing does that today)
         raise StoreUnavailable(f"could not save {envelope.tenant_id}/{envelope.log_id}: row keeps changing")
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def record_failure(
         self, envelope: LogEnvelope, *, error: str, message_id: str, retention: Retention = KEEP_FOREVER
     ) -> int:
-        for _ in range(_MAX_WRITE_ROUNDS):
+        for _ in range(MAX_WRITE_ROUNDS):
             # The increment happens in SQL and the read-back in the same transaction,
             # which holds the row's write lock: each caller sees its own count.
             with write_transaction(using=self.using):
@@ -261,7 +183,7 @@ class DatabaseLogStore(BaseLogStore):
                     status=STATUS_RETRYING,
                     attempts=F("attempts") + 1,
                     last_error=error,
-                    message_id=_bounded(message_id, "message_id"),
+                    message_id=bounded(message_id, "message_id"),
                     updated_at=timezone.now(),
                 )
                 current = rows.values_list("status", "attempts").first()
@@ -277,13 +199,13 @@ class DatabaseLogStore(BaseLogStore):
                     return attempts
                 continue  # another worker inserted it after our update looked: count again
             inserted = self._insert(
-                **_new_row_fields(envelope, retention),
+                **new_row_fields(envelope, retention),
                 modified_data=None,
                 status=STATUS_RETRYING,
                 attempts=1,
                 last_error=error,
                 processed_at=None,
-                message_id=_bounded(message_id, "message_id"),
+                message_id=bounded(message_id, "message_id"),
             )
             if inserted:
                 return 1
@@ -291,7 +213,7 @@ class DatabaseLogStore(BaseLogStore):
             f"could not record a failure for {envelope.tenant_id}/{envelope.log_id}: row keeps changing"
         )
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def mark_dead_lettered(self, tenant_id: str, log_id: str) -> None:
         with write_transaction(using=self.using):
             updated = (
@@ -305,7 +227,7 @@ class DatabaseLogStore(BaseLogStore):
                 extra={"tenant_id": tenant_id, "log_id": log_id},
             )
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def mark_replayed(self, tenant_id: str, log_id: str) -> None:
         with write_transaction(using=self.using):
             self._rows(tenant_id, log_id).filter(status__in=(STATUS_DEAD_LETTERED, STATUS_RETRYING)).update(
@@ -320,7 +242,7 @@ class DatabaseLogStore(BaseLogStore):
             return self.get_many([(tenant_id, log_id)])[0]
         return self._get_together((tenant_id, log_id))
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def get_many(self, keys: list[tuple[str, str]]) -> list[LogRecord | None]:
         """One query for every key (each pair uses the unique index)."""
         if not keys:
@@ -329,9 +251,9 @@ class DatabaseLogStore(BaseLogStore):
             operator.or_, (Q(tenant_id=tenant_id, log_id=log_id) for tenant_id, log_id in set(keys))
         )
         rows = {(row.tenant_id, row.log_id): row for row in self._objects().filter(wanted)}
-        return [_to_record(rows[key]) if key in rows else None for key in keys]
+        return [record_of(rows[key]) if key in rows else None for key in keys]
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def list_logs(
         self,
         tenant_id: str,
@@ -364,14 +286,14 @@ class DatabaseLogStore(BaseLogStore):
                 Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
             )
         page = list(rows.order_by("-received_at", "-log_id")[: limit + 1])
-        records = [_to_record(row) for row in page[:limit]]
+        records = [record_of(row) for row in page[:limit]]
         next_cursor = None
         if len(page) > limit:
             last = records[-1]
             next_cursor = encode_cursor(last.received_at, last.log_id)
         return LogPage(records=records, next_cursor=next_cursor)
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def counts(self, tenant_id: str) -> dict[str, int]:
         """One GROUP BY on the (tenant_id, status, ...) index."""
         counts = dict.fromkeys(STATUSES, 0)
@@ -386,7 +308,7 @@ class DatabaseLogStore(BaseLogStore):
             counts[status] = total
         return counts
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def list_tenants(self) -> list[TenantSummary]:
         """Every tenant with records, from one GROUP BY (tenant_id, status) query."""
         summaries: dict[str, TenantSummary] = {}
@@ -403,7 +325,7 @@ class DatabaseLogStore(BaseLogStore):
                 summary.last_activity = last_activity
         return [summaries[tenant_id] for tenant_id in sorted(summaries)]
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def activity(self, tenant_ids: list[str] | None, since: datetime) -> list[ActivityBucket]:
         """Minutes (UTC, ascending) in which something was received or processed.
 
@@ -441,7 +363,7 @@ class DatabaseLogStore(BaseLogStore):
         try:
             self._objects().order_by().exists()
         except DatabaseError as exc:
-            _close_if_broken(self.using)
+            close_if_broken(self.using)
             raise StoreUnavailable(f"log store database unavailable: {exc}") from exc
 
     def close(self) -> None:
@@ -449,7 +371,7 @@ class DatabaseLogStore(BaseLogStore):
 
     # -- re-scrub (redaction policy) --------------------------------------------------
 
-    @_unavailable_as_store_error
+    @unavailable_as_store_error
     def save_rescrubbed(
         self,
         tenant_id: str,
@@ -473,110 +395,3 @@ class DatabaseLogStore(BaseLogStore):
             )
         )
         return updated == 1
-
-    # -- data lifecycle: retention sweep, erasure, export, search ---------------------
-    # Counts, the tenant list and activity are computed from the rows, so they follow
-    # every deletion by themselves. Each batch is one short transaction: the worker's
-    # writes interleave with a long sweep or erasure instead of waiting for it.
-
-    def _delete_ids(self, rows, limit: int) -> int:
-        """Delete the first ``limit`` rows of ``rows`` (two statements: ids, then DELETE)."""
-        ids = list(rows.values_list("id", flat=True)[: max(0, int(limit))])
-        if not ids:
-            return 0
-        deleted, _ = self._objects().filter(id__in=ids).delete()
-        return deleted
-
-    @_unavailable_as_store_error
-    def delete_expired(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
-        """Oldest expiry first, on the ``expires_at`` index."""
-        rows = self._objects().filter(expires_at__lte=now).order_by("expires_at")
-        return self._delete_ids(rows, limit)
-
-    @_unavailable_as_store_error
-    def clear_expired_original_text(self, *, now: datetime, limit: int = LIFECYCLE_BATCH) -> int:
-        """On the ``original_text_expires_at`` index; cleared rows leave it (the expiry becomes NULL)."""
-        ids = list(
-            self._objects()
-            .filter(original_text_expires_at__lte=now)
-            .order_by("original_text_expires_at")
-            .values_list("id", flat=True)[: max(0, int(limit))]
-        )
-        if not ids:
-            return 0
-        # The condition again: a row whose expiry a write moved meanwhile is left alone.
-        return (
-            self._objects()
-            .filter(id__in=ids, original_text_expires_at__lte=now)
-            .update(original_text="", original_text_expires_at=None)
-        )
-
-    @_unavailable_as_store_error
-    def delete_log(self, tenant_id: str, log_id: str) -> bool:
-        deleted, _ = self._rows(tenant_id, log_id).delete()
-        return deleted > 0
-
-    @_unavailable_as_store_error
-    def erase_logs(
-        self,
-        tenant_id: str,
-        *,
-        received_after: datetime | None = None,
-        received_before: datetime | None = None,
-        limit: int = LIFECYCLE_BATCH,
-    ) -> int:
-        """Oldest first, on the (tenant_id, received_at) index."""
-        rows = self._objects().filter(tenant_id=tenant_id)
-        if received_after is not None:
-            rows = rows.filter(received_at__gte=received_after)
-        if received_before is not None:
-            rows = rows.filter(received_at__lt=received_before)
-        return self._delete_ids(rows.order_by("received_at", "log_id"), limit)
-
-    @_unavailable_as_store_error
-    def search_logs(
-        self,
-        tenant_id: str,
-        text: str,
-        *,
-        status: str | None = None,
-        received_after: datetime | None = None,
-        received_before: datetime | None = None,
-        limit: int = 50,
-        cursor: str | None = None,
-    ) -> SearchPage:
-        """``list_logs`` plus ``UPPER(modified_data) LIKE UPPER('%text%')`` (``icontains``).
-
-        PostgreSQL answers it from the trigram index on ``UPPER(modified_data)``
-        (migration 0004) for a text of three characters or more; SQLite scans the
-        tenant's rows, and folds the case of ASCII letters only.
-        """
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-        rows = self.search_query(tenant_id, text)
-        if status is not None:
-            rows = rows.filter(status=status)
-        if received_after is not None:
-            rows = rows.filter(received_at__gte=received_after)
-        if received_before is not None:
-            rows = rows.filter(received_at__lt=received_before)
-        if cursor:
-            last_received_at, last_log_id = decode_cursor(cursor)
-            rows = rows.filter(
-                Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
-            )
-        page = list(rows[: limit + 1])
-        records = [_to_record(row) for row in page[:limit]]
-        next_cursor = None
-        if len(page) > limit:
-            next_cursor = encode_cursor(records[-1].received_at, records[-1].log_id)
-        return SearchPage(records=records, next_cursor=next_cursor)
-
-    def search_query(self, tenant_id: str, text: str):
-        """The tenant's rows whose redacted text contains ``text``, newest first (EXPLAINed in a test)."""
-        return (
-            self._objects()
-            .filter(tenant_id=tenant_id, modified_data__icontains=text)
-            .order_by("-received_at", "-log_id")
-        )

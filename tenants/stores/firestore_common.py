@@ -15,6 +15,10 @@ TENANTS = "tenants"
 LOGS = "processed_logs"
 COUNTERS = "counters"
 ACTIVITY = "activity"
+MAX_PAGE_SIZE = 500
+
+# Lost races with another writer of the same record: read again and redo.
+CONFLICTS = (api_exceptions.FailedPrecondition, api_exceptions.AlreadyExists, api_exceptions.Aborted)
 
 P = ParamSpec("P")
 R = TypeVar("R")
