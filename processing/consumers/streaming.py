@@ -115,7 +115,7 @@ class StreamingConsumer:
         key = next(self._keys)
         with self._counter_lock:
             self._in_flight += 1
-            self._last_activity = time.monotonic()
+            self._last_activity = max(self._last_activity, time.monotonic())
         message = None
         action = None
         slot = None
@@ -156,7 +156,7 @@ class StreamingConsumer:
             release_thread_connections()
             with self._counter_lock:
                 self._in_flight -= 1
-                self._last_activity = time.monotonic()
+                self._last_activity = max(self._last_activity, time.monotonic())
 
     def _take_turn(self, message: ReceivedMessage) -> _TenantSlot | None:
         """A place among the messages waiting for or holding a work slot; None: its tenant had its share."""
@@ -199,6 +199,11 @@ class StreamingConsumer:
         """Nack what was held back since the last poll, each with the short delay."""
         with self._counter_lock:
             held, self._held_back = self._held_back, []
+            if held:
+                # They come back after the delay: until then the queue is not idle (drain).
+                self._last_activity = max(
+                    self._last_activity, time.monotonic() + self.held_back_delay_seconds
+                )
         for message in held:
             try:
                 self.queue.nack(message, self.held_back_delay_seconds)

@@ -162,3 +162,18 @@ def test_storing_a_result_does_not_count_against_the_share(share):
 
     assert deliveries.queue.nacked == []
     assert deliveries.consumer._occupied_total == 0
+
+
+def test_deliveries_given_back_keep_a_draining_worker_from_calling_the_queue_idle(share):
+    """They come back after the delay: --drain must not stop meanwhile (they were lost once)."""
+    deliveries = Deliveries(concurrency=2)
+    deliveries.deliver("noisy", "a1")
+    deliveries.deliver("noisy", "a2")
+    deliveries.wait_working(2)
+    deliveries.deliver("noisy", "a3")
+    deliveries.consumer._give_back_held()
+    deliveries.finish()
+
+    assert deliveries.queue.nacked == [("a3", 5.0)]
+    # Nothing in flight any more, yet not idle until the given-back delivery is due again.
+    assert deliveries.consumer.idle_for() <= 0
