@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 
 import pytest
 from opentelemetry.exporter.otlp.proto.http import Compression
-from opentelemetry.exporter.otlp.proto.http._log_exporter import OTLPLogExporter
 from opentelemetry.sdk._logs import LoggerProvider, LoggingHandler
 from opentelemetry.sdk._logs.export import BatchLogRecordProcessor, LogRecordExportResult
 from opentelemetry.sdk.resources import Resource
@@ -22,6 +21,7 @@ from ingest.formats import otlp
 from ingest.formats.compression import read_body
 from ingest.formats.limits import IntakeLimits
 from tests.shippers.capture import CaptureServer
+from tests.shippers.otel_sdk import RecordingExporter
 
 LIMITS = IntakeLimits()
 
@@ -45,19 +45,6 @@ class Intake:
         self.batches.append(batch)
         answer_type = otlp.response_media_type(media_type)
         return 200, {"Content-Type": answer_type}, otlp.export_response(answer_type, batch)
-
-
-class RecordingExporter(OTLPLogExporter):
-    """The SDK's exporter, keeping what each export reported."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.results = []
-
-    def export(self, batch):
-        result = super().export(batch)
-        self.results.append(result)
-        return result
 
 
 @pytest.fixture
