@@ -24,6 +24,8 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+from django.core.signals import setting_changed
+
 from dataproc_site.observability import context
 
 # Attributes every LogRecord has; anything else was passed through ``extra=``.
@@ -63,14 +65,28 @@ SAMPLED_KEY = "logging.googleapis.com/trace_sampled"
 SOURCE_KEY = "logging.googleapis.com/sourceLocation"
 
 
+# Values written as they are: most extras are these, and they need no walk.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
 def _is_sensitive(key: object) -> bool:
-    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+    if not isinstance(key, str):
+        return False
+    return key in SENSITIVE_KEYS or key.lower().replace("-", "_") in SENSITIVE_KEYS
 
 
 def scrub(value: object, depth: int = 0) -> object:
     """``value`` with every sensitive key's value replaced, through mappings, sequences and dataclasses."""
     if depth > _MAX_DEPTH:
         return REDACTED
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is dict:  # the usual container, without the abstract-class checks below
+        return {
+            (key if type(key) is str else str(key)): _scrub_item(key, item, depth)
+            for key, item in value.items()
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, Mapping):
@@ -89,15 +105,31 @@ def trace_resource(trace_id: str) -> str:
     return f"projects/{_project()}/traces/{trace_id}"
 
 
+_project_cache: list[str] = []
+
+
 def _project() -> str:
+    """The project of trace resources: read once (every line needs it), again after a settings change."""
+    if _project_cache:
+        return _project_cache[0]
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT", "unknown")
     try:
         from django.conf import settings
 
-        if settings.configured:
-            return getattr(settings, "GOOGLE_CLOUD_PROJECT", "") or "unknown"
-    except Exception:  # noqa: S110 - logging must work before and without Django settings
-        pass
-    return os.environ.get("GOOGLE_CLOUD_PROJECT", "unknown")
+        if not settings.configured:
+            return project  # not cached: settings may be configured later
+        project = getattr(settings, "GOOGLE_CLOUD_PROJECT", "") or "unknown"
+    except Exception:  # logging must work before and without Django settings
+        return project
+    _project_cache[:] = [project]
+    return project
+
+
+def _forget_project(**kwargs) -> None:
+    _project_cache.clear()
+
+
+setting_changed.connect(_forget_project, dispatch_uid="dataproc_site.logging.forget_project")
 
 
 class JsonFormatter(logging.Formatter):
