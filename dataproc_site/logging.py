@@ -24,6 +24,7 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import orjson
 from django.core.signals import setting_changed
 
 from dataproc_site.observability import context
@@ -69,10 +70,21 @@ SOURCE_KEY = "logging.googleapis.com/sourceLocation"
 _PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
 
 
+# Keys seen so far and whether they are sensitive: extras use a few keys over and over.
+_sensitive_seen: dict[str, bool] = {}
+_MAX_KEYS_SEEN = 4096
+
+
 def _is_sensitive(key: object) -> bool:
     if not isinstance(key, str):
         return False
-    return key in SENSITIVE_KEYS or key.lower().replace("-", "_") in SENSITIVE_KEYS
+    known = _sensitive_seen.get(key)
+    if known is None:
+        known = key in SENSITIVE_KEYS or key.lower().replace("-", "_") in SENSITIVE_KEYS
+        if len(_sensitive_seen) >= _MAX_KEYS_SEEN:
+            _sensitive_seen.clear()  # bounded whatever keys callers invent
+        _sensitive_seen[key] = known
+    return known
 
 
 def scrub(value: object, depth: int = 0) -> object:
@@ -161,7 +173,28 @@ class JsonFormatter(logging.Formatter):
             entry["stack_trace"] = self.formatException(record.exc_info)
         elif record.stack_info:
             entry["stack_trace"] = self.formatStack(record.stack_info)
+        return encode_line(entry)
+
+
+# Datetimes and dataclasses go to ``str`` as with json.dumps(default=str), not orjson's own forms.
+_ORJSON_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def encode_line(entry: dict) -> str:
+    """``entry`` as one line of JSON, ASCII only (non-ASCII characters escaped, as ``json.dumps`` does).
+
+    orjson writes the line (a request's line cost several times as much through
+    ``json.dumps``: bench/README.md); what it refuses (an integer beyond 64 bits)
+    or writes outside ASCII goes through ``json.dumps``, so every line reads the
+    same on any stream encoding.
+    """
+    try:
+        encoded = orjson.dumps(entry, default=str, option=_ORJSON_AS_JSON_DUMPS)
+    except orjson.JSONEncodeError:
         return json.dumps(entry, default=str)
+    if encoded.isascii():
+        return encoded.decode("ascii")
+    return json.dumps(entry, default=str)
 
 
 def _stamp_context(factory):

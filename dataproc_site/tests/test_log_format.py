@@ -193,3 +193,21 @@ def test_extras_of_every_container_kind_are_scrubbed(log_lines):
     assert line["ordered"] == {"token": REDACTED, "kept": 1}
     assert line["pairs"] == [["a", {"password": REDACTED}]]
     assert line["numbers"] == {"1": "one", "x-api-key": REDACTED}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"when": __import__("datetime").datetime(2026, 1, 2, 3, 4, 5)},
+        {"big": 2**70, "ratio": 0.1, "flag": True, "none": None},
+        {"name": "Zoë → ☃"},
+        {"id": __import__("uuid").UUID(int=7), "dates": [__import__("datetime").date(2026, 1, 2)]},
+    ],
+)
+def test_a_line_reads_as_json_dumps_would_write_it(value):
+    from dataproc_site.logging import encode_line
+
+    line = encode_line(value)
+
+    assert line.isascii()
+    assert json.loads(line) == json.loads(json.dumps(value, default=str))
