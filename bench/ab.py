@@ -70,10 +70,17 @@ def migrated_database(tree: Path, path: Path, log: Path) -> str:
 
 def measure(server: Gunicorn, path: str, mode: str, *, connections: int, seconds: float, tag: str) -> dict:
     before = os.getloadavg()[0]
+    cpu_before = server.cpu_seconds()
     result = run_wrk(
         server.url(path), mode=mode, connections=connections, seconds=seconds, prefix=tag, tenants=TENANTS
     )
-    return {**result.to_dict(), "load_before": round(before, 2), "load_after": round(os.getloadavg()[0], 2)}
+    cpu = server.cpu_seconds() - cpu_before
+    return {
+        **result.to_dict(),
+        "cpu_ms": round(cpu * 1000 / result.requests, 3) if result.requests else None,
+        "load_before": round(before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -141,6 +148,9 @@ def main(argv: list[str] | None = None) -> int:
                         tag=f"{tag}-{side}-{target}",
                     )
                     row["of_no_middleware"] = round(row["rps"] / bare["rps"], 3) if bare["rps"] else None
+                    row["cpu_of_no_middleware"] = (
+                        round(bare["cpu_ms"] / row["cpu_ms"], 3) if bare["cpu_ms"] and row["cpu_ms"] else None
+                    )
                     rows.append({"round": round_number, "side": side, "target": target, **row})
                     sys.stderr.write(
                         f"round {round_number} {side:6} {target:12} {row['rps']:8.1f} req/s "
@@ -151,6 +161,9 @@ def main(argv: list[str] | None = None) -> int:
             server.stop()
         workspace.cleanup()
 
+    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+    path = RESULTS_DIR / f"ab-{stamp}.json"
+    path.write_text(json.dumps({"options": vars(options), "rows": rows}, indent=1) + "\n")
     print(
         table(
             [
@@ -162,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
                 "p99 ms",
                 "errors",
                 "of no-mw",
+                "CPU ms/req",
+                "by CPU",
                 "load before/after",
             ],
             [
@@ -174,6 +189,8 @@ def main(argv: list[str] | None = None) -> int:
                     row["p99_ms"],
                     row["errors"],
                     "-" if row.get("of_no_middleware") is None else f"{row['of_no_middleware']:.0%}",
+                    "-" if row["cpu_ms"] is None else f"{row['cpu_ms']:.3f}",
+                    "-" if row.get("cpu_of_no_middleware") is None else f"{row['cpu_of_no_middleware']:.0%}",
                     f"{row['load_before']:.2f} / {row['load_after']:.2f}",
                 ]
                 for row in rows
@@ -187,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
             mine = [row for row in rows if row["side"] == side and row["target"] == target]
             medians[side] = {
                 key: statistics.median(row[key] for row in mine)
-                for key in ("rps", "p99_ms", "of_no_middleware")
+                for key in ("rps", "p99_ms", "of_no_middleware", "cpu_ms", "cpu_of_no_middleware")
             }
         change = medians["after"]["rps"] / medians["before"]["rps"] if medians["before"]["rps"] else None
         summary.append(
@@ -204,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                 "before p99",
                 "after p99",
                 "of no-mw b/a",
+                "CPU ms/req b/a",
+                "by CPU b/a",
             ],
             [
                 [
@@ -214,13 +233,13 @@ def main(argv: list[str] | None = None) -> int:
                     item["before"]["p99_ms"],
                     item["after"]["p99_ms"],
                     f"{item['before']['of_no_middleware']:.0%} / {item['after']['of_no_middleware']:.0%}",
+                    f"{item['before']['cpu_ms']:.3f} / {item['after']['cpu_ms']:.3f}",
+                    f"{item['before']['cpu_of_no_middleware']:.0%} / {item['after']['cpu_of_no_middleware']:.0%}",
                 ]
                 for item in summary
             ],
         )
     )
-    RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-    path = RESULTS_DIR / f"ab-{stamp}.json"
     path.write_text(
         json.dumps(
             {"options": vars(options), "rows": rows, "summary": summary, "machine_cores": os.cpu_count()},

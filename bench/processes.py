@@ -41,6 +41,16 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (0.0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command's closing parenthesis: state is field 3, utime 14 and stime 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_of(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -157,6 +167,10 @@ class Gunicorn(ManagedProcess):
             return True  # 405 for a GET: Django is up
         except OSError:
             return False
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and every worker it has now."""
+        return cpu_seconds(self.pid) + sum(cpu_seconds(pid) for pid in children_of(self.pid))
 
     def worker_peak_rss_mb(self) -> list[float]:
         return [rss for pid in children_of(self.pid) if (rss := peak_rss_mb(pid)) is not None]

@@ -39,12 +39,22 @@ def logs_per_second(row: dict) -> float:
     return row["rps"] * row.get("logs_per_request", 1)
 
 
-def ceiling_ratio(closed_loop: dict[str, list[dict]], backend: str, row: dict) -> float | None:
+def cpu_per_log(row: dict) -> float | None:
+    cpu = row.get("server_cpu_ms_per_request")
+    return cpu / row.get("logs_per_request", 1) if cpu else None
+
+
+def ceiling_ratio(
+    closed_loop: dict[str, list[dict]], backend: str, row: dict, *, by: str = "rate"
+) -> float | None:
     """``row``'s logs/s over that of the ceiling it names (``row["bound"]``), at its connection count.
 
     Any closed-loop row may name a ceiling: single-log rows name the
     no-middleware one, batch rows (500 records a request) the durable batch one;
     a row's logs/s is its req/s times its ``logs_per_request`` (1 if absent).
+    ``by="cpu"`` gives the same fraction from the servers' CPU time per log
+    instead (the ceiling's over the row's): what the ratio would be if the
+    server had the machine to itself, and far steadier on a shared one.
     The ceiling measured in the same phase (same backend) counts; where that
     phase did not measure it at this connection count, another phase's figure
     of the same run does. None when the run has no such ceiling.
@@ -67,6 +77,10 @@ def ceiling_ratio(closed_loop: dict[str, list[dict]], backend: str, row: dict) -
     ceiling = (same or others or [None])[-1]
     if ceiling is None or not ceiling["rps"]:
         return None
+    if by == "cpu":
+        # The same fraction from the servers' CPU per log (the ceiling's over the row's).
+        mine, theirs = cpu_per_log(row), cpu_per_log(ceiling)
+        return theirs / mine if mine and theirs else None
     return logs_per_second(row) / logs_per_second(ceiling)
 
 
@@ -307,6 +321,7 @@ def render(results: dict) -> str:
         body = []
         for row in rows:
             ratio = ceiling_ratio(closed_loop, backend, row)
+            cpu_ratio = ceiling_ratio(closed_loop, backend, row, by="cpu")
             body.append(
                 [
                     row.get("endpoint", row["variant"]),
@@ -318,7 +333,9 @@ def render(results: dict) -> str:
                     row["p95_ms"],
                     row["p99_ms"],
                     row["errors"],
+                    _fmt(row.get("server_cpu_ms_per_request"), 3),
                     "-" if ratio is None else f"{ratio:.0%} of {row['bound']}",
+                    "-" if cpu_ratio is None else f"{cpu_ratio:.0%}",
                 ]
             )
         out.append(
@@ -333,7 +350,9 @@ def render(results: dict) -> str:
                     "p95 ms",
                     "p99 ms",
                     "errors",
+                    "CPU ms/req",
                     "ratio to its ceiling",
+                    "by CPU",
                 ],
                 body,
             )
