@@ -1,8 +1,10 @@
-"""The ceiling: a bare DRF view that parses the same JSON as ``/ingest`` and does nothing else.
+"""The single-log ceiling: a DRF view that parses the same JSON as ``/ingest`` and does nothing else.
 
-Its requests/s under the same gunicorn and Django settings (middleware included)
-is the most any ``/ingest`` implementation could reach on this machine; the
-benchmark reports ``/ingest`` as a fraction of it.
+It is served twice in a benchmark run: inside the service's own settings
+(``bench/urls.py``: the "middleware" ceiling, carrying every middleware of the
+service) and in the bare project (``bench/bare/``: the "no-middleware" ceiling,
+``rest_framework`` alone). The benchmark reports ``/ingest`` and the middleware
+ceiling as fractions of the no-middleware one. It imports nothing of the service.
 """
 
 from rest_framework.parsers import JSONParser

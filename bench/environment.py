@@ -27,6 +27,29 @@ EMBEDDED = "embedded"
 PUBSUB = "pubsub"
 
 
+_SERVICE_PREFIXES = ("DJANGO_", "QUEUE_", "LOG_STORE_", "PUBSUB_", "FIRESTORE_", "INGEST_", "WORKER_")
+_SERVICE_KEYS = ("DATABASE_URL", "GOOGLE_CLOUD_PROJECT", "PROCESSING_DELAY_PER_CHAR")
+
+
+def _inherited_env() -> dict[str, str]:
+    """This process's environment without anything that configures the service."""
+    return {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(_SERVICE_PREFIXES) and key not in _SERVICE_KEYS
+    }
+
+
+def bare_env(queue_database: Path) -> dict[str, str]:
+    """The bare ceiling project (bench/bare/): its own settings, its queue table in ``queue_database``."""
+    return {
+        **_inherited_env(),
+        "DJANGO_SETTINGS_MODULE": "bench.bare.settings",
+        "BENCH_BARE_QUEUE_DATABASE": str(queue_database),
+        "PYTHONDONTWRITEBYTECODE": "1",
+    }
+
+
 def service_env(database_url: str) -> dict[str, str]:
     """The production settings, as a run on 127.0.0.1 over plain HTTP needs them.
 
@@ -34,14 +57,7 @@ def service_env(database_url: str) -> dict[str, str]:
     load, so the benchmark measures the service, not its throttle; the throttle's
     bookkeeping still runs on every request.
     """
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(
-            ("DJANGO_", "QUEUE_", "LOG_STORE_", "PUBSUB_", "FIRESTORE_", "INGEST_", "WORKER_")
-        )
-        and key not in ("DATABASE_URL", "GOOGLE_CLOUD_PROJECT", "PROCESSING_DELAY_PER_CHAR")
-    }
+    env = _inherited_env()
     env.update(
         {
             "DJANGO_SETTINGS_MODULE": "bench.settings",
@@ -175,6 +191,11 @@ class Workspace:
         else:
             env.update({"QUEUE_BACKEND": "database", "LOG_STORE_BACKEND": "database"})
         return env
+
+    def bare_env(self, name: str) -> dict[str, str]:
+        """The bare ceiling project's environment, with a queue file of its own for this phase."""
+        self._phases += 1
+        return bare_env(self.dir / f"{self._phases:02d}-{name}-queue.sqlite3")
 
     def log(self, name: str) -> Path:
         return self.dir / f"{name}.log"

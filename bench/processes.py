@@ -41,6 +41,16 @@ def peak_rss_mb(pid: int) -> float | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far (0.0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    # After the command's closing parenthesis: state is field 3, utime 14 and stime 15 (1-based).
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def children_of(pid: int) -> list[int]:
     children: list[int] = []
     for task in Path(f"/proc/{pid}/task").glob("*"):
@@ -52,18 +62,21 @@ def children_of(pid: int) -> list[int]:
 class ManagedProcess:
     """One process group started by the harness (or a fault test), its output in a log file."""
 
-    def __init__(self, name: str, command: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, name: str, command: list[str], env: dict[str, str], log_path: Path, *, cwd: Path = ROOT
+    ) -> None:
         self.name = name
         self.command = command
         self.env = env
         self.log_path = log_path
+        self.cwd = cwd
         self.process: subprocess.Popen | None = None
 
     def start(self) -> None:
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
                 self.command,
-                cwd=ROOT,
+                cwd=self.cwd,
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -109,13 +122,25 @@ class ManagedProcess:
 
 
 class Gunicorn(ManagedProcess):
-    """The API under ``gunicorn.conf.py``, bound to a free port on 127.0.0.1."""
+    """A WSGI application under ``gunicorn.conf.py``, bound to a free port on 127.0.0.1.
 
-    def __init__(self, name: str, env: dict[str, str], log_path: Path) -> None:
+    The API by default; ``app="bench.bare.wsgi"`` serves the bare ceiling project
+    under the very same configuration (workers, threads, worker class).
+    """
+
+    def __init__(
+        self,
+        name: str,
+        env: dict[str, str],
+        log_path: Path,
+        *,
+        app: str = "dataproc_site.wsgi",
+        cwd: Path = ROOT,
+    ) -> None:
         self.port = free_port()
         env = {**env, "GUNICORN_BIND": f"127.0.0.1:{self.port}"}
-        command = [str(VENV_BIN / "gunicorn"), "dataproc_site.wsgi", "--config", "gunicorn.conf.py"]
-        super().__init__(name, command, env, log_path)
+        command = [str(VENV_BIN / "gunicorn"), app, "--config", "gunicorn.conf.py"]
+        super().__init__(name, command, env, log_path, cwd=cwd)
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
@@ -142,6 +167,10 @@ class Gunicorn(ManagedProcess):
             return True  # 405 for a GET: Django is up
         except OSError:
             return False
+
+    def cpu_seconds(self) -> float:
+        """CPU time used so far by the master and every worker it has now."""
+        return cpu_seconds(self.pid) + sum(cpu_seconds(pid) for pid in children_of(self.pid))
 
     def worker_peak_rss_mb(self) -> list[float]:
         return [rss for pid in children_of(self.pid) if (rss := peak_rss_mb(pid)) is not None]

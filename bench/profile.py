@@ -2,7 +2,8 @@
 
 ``python -m bench.profile api [--backend embedded|pubsub] [--path /ingest]`` starts
 the API as ``make bench`` does, drives it with wrk (JSON, 16 connections) and
-samples every gunicorn worker with py-spy; ``python -m bench.profile worker``
+samples every gunicorn worker with py-spy (``--gil``: only the thread holding the
+GIL, so the shares are of CPU, not of waiting); ``python -m bench.profile worker``
 fills the queue and samples ``run_worker`` draining it. Both print the functions
 with the largest share of samples (inclusive, and where the time is spent
 directly), and keep py-spy's raw collapsed stacks for flame-graph tools.
@@ -26,7 +27,7 @@ from bench.wrk import run_wrk
 
 
 def py_spy(
-    pid: int, seconds: float, out: Path, *, subprocesses: bool, idle: bool = False
+    pid: int, seconds: float, out: Path, *, subprocesses: bool, idle: bool = False, gil: bool = False
 ) -> subprocess.Popen:
     command = [
         str(VENV_BIN / "py-spy"),
@@ -47,6 +48,8 @@ def py_spy(
         command.append("--subprocesses")
     if idle:
         command.append("--idle")
+    if gil:
+        command.append("--gil")
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -79,17 +82,26 @@ def summarise(raw: Path, top: int = 30) -> str:
     return "\n".join(lines)
 
 
-def profile_api(workspace: Workspace, backend: str, path: str, seconds: float, out_dir: Path) -> Path:
+def profile_api(
+    workspace: Workspace,
+    backend: str,
+    path: str,
+    seconds: float,
+    out_dir: Path,
+    *,
+    mode: str = "json",
+    gil: bool = False,
+) -> Path:
     env = workspace.phase_env(backend, f"profile-api-{backend}")
     with Probe(env, workspace.log("probe-profile")) as probe:
         probe.call("setup")
     server = Gunicorn("api-profile", env, workspace.log("api-profile"))
     server.start()
     try:
-        run_wrk(server.url(path), mode="json", connections=16, seconds=2, prefix="warm")
-        raw = out_dir / f"profile-api-{backend}.txt"
-        spy = py_spy(server.pid, seconds, raw, subprocesses=True)
-        result = run_wrk(server.url(path), mode="json", connections=16, seconds=seconds, prefix="prof")
+        run_wrk(server.url(path), mode=mode, connections=16, seconds=2, prefix="warm")
+        raw = out_dir / f"profile-api-{backend}{'-gil' if gil else ''}.txt"
+        spy = py_spy(server.pid, seconds, raw, subprocesses=True, gil=gil)
+        result = run_wrk(server.url(path), mode=mode, connections=16, seconds=seconds, prefix="prof")
         spy.wait(timeout=seconds + 60)
         print(f"wrk under py-spy: {result.rps} req/s, p99 {result.p99_ms} ms")
         return raw
@@ -132,6 +144,10 @@ def main() -> None:
     parser.add_argument("--logs", type=int, default=10000)
     parser.add_argument("--out", default=".")
     parser.add_argument("--idle", action="store_true", help="also sample waiting threads (wall-clock view)")
+    parser.add_argument(
+        "--gil", action="store_true", help="only threads holding the GIL (where the CPU goes, no waits)"
+    )
+    parser.add_argument("--mode", choices=("json", "text"), default="json", help="api: the request body")
     options = parser.parse_args()
     if shutil.which("py-spy", path=str(VENV_BIN)) is None:
         sys.exit("py-spy is not installed: make install (requirements-dev.txt pins it)")
@@ -145,7 +161,15 @@ def main() -> None:
         if workspace.emulators is not None and (reason := workspace.emulators.wait()):
             sys.exit(reason)
         if options.target == "api":
-            raw = profile_api(workspace, options.backend, options.path, options.seconds, out_dir)
+            raw = profile_api(
+                workspace,
+                options.backend,
+                options.path,
+                options.seconds,
+                out_dir,
+                mode=options.mode,
+                gil=options.gil,
+            )
         else:
             raw = profile_worker(
                 workspace, options.backend, options.concurrency, options.logs, out_dir, idle=options.idle

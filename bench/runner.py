@@ -8,6 +8,7 @@ the database template is migrated.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import platform
 import sys
@@ -27,7 +28,7 @@ from bench.workload import e2e_at_1000_per_minute, specified_workload
 from bench.wrk import WrkMissing, wrk_path
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
-SECTIONS = ("redaction", "ingest", "e2e", "drain", "workload", "batches", "fairness", "export")
+SECTIONS = ("redaction", "ingest", "open", "e2e", "drain", "workload", "batches", "fairness", "export")
 
 
 class Progress:
@@ -66,19 +67,47 @@ def machine() -> dict:
     return info
 
 
-def ingest_phase(workspace: Workspace, backend: str, plan: Plan, results: dict, progress: Progress) -> None:
-    """Section 1 (closed loop, with the ceiling) and section 2's 60,000/min row, on one server."""
+def ingest_phase(
+    workspace: Workspace,
+    backend: str,
+    plan: Plan,
+    results: dict,
+    progress: Progress,
+    *,
+    closed: bool = True,
+    open_: bool = True,
+) -> None:
+    """Section 1 (closed loop, with the ceilings) and section 2's 60,000/min row, on one server.
+
+    The bare ceiling project (bench/bare/) runs beside the API for the closed
+    loop only, under the same gunicorn configuration, and is stopped before the
+    open loop.
+    """
     env = workspace.phase_env(backend, f"ingest-{backend}")
     with Probe(env, workspace.log(f"probe-ingest-{backend}")) as probe:
         probe.call("setup")
     server = Gunicorn(f"api-{backend}", env, workspace.log(f"api-ingest-{backend}"))
+    bare = Gunicorn(
+        f"bare-{backend}",
+        workspace.bare_env(f"bare-{backend}"),
+        workspace.log(f"bare-ingest-{backend}"),
+        app="bench.bare.wsgi",
+    )
     try:
         server.start()
-        progress(f"closed loop on {backend}: /ingest and the ceiling, {plan.closed_seconds:g} s a row")
-        # The ceiling is the same code on every server: the second server measures it
-        # again only where a target reads the ratio (16 connections), to keep the run short.
-        ceiling_at = plan.connections if not results["closed_loop"] else (16,)
-        results["closed_loop"][backend] = closed_loop(server, plan, backend, ceiling_at=ceiling_at)
+        if closed:
+            bare.start()
+            progress(f"closed loop on {backend}: /ingest and the ceilings, {plan.closed_seconds:g} s a row")
+            # The ceilings are the same code on every server: the second phase measures them
+            # again only where a target reads the ratio (16 connections), to keep the run short.
+            first = not results["closed_loop"]
+            ceiling_at = plan.connections if first else tuple(c for c in plan.connections if c == 16)
+            results["closed_loop"][backend] = closed_loop(
+                server, bare, plan, backend, ceiling_at=ceiling_at, durable_batch=first
+            )
+            bare.stop()
+        if not open_:
+            return
         rate = max(plan.open_rates_per_minute)
         progress(f"open loop {rate:,}/min on {backend} for {plan.open_seconds:g} s")
         load = open_loop(
@@ -92,6 +121,7 @@ def ingest_phase(workspace: Workspace, backend: str, plan: Plan, results: dict, 
         memory = results["memory"].setdefault(backend, {"api_workers_peak_rss_mb": []})
         memory["api_workers_peak_rss_mb"].extend(server.worker_peak_rss_mb())
     finally:
+        bare.stop()
         server.stop()
 
 
@@ -168,15 +198,27 @@ def wait_for_emulators(workspace: Workspace, backends: list[str], results: dict,
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bench", description="dataproc benchmark (issue 8)")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="dataproc benchmark (issues 8 and 19)"
+    )
     parser.add_argument("--quick", action="store_true", help="shorter runs, same table (make bench-quick)")
     parser.add_argument("--backends", default="embedded,pubsub", help="comma-separated: embedded,pubsub")
     parser.add_argument(
         "--sections", default=",".join(SECTIONS), help=f"comma-separated: {','.join(SECTIONS)}"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
+    parser.add_argument(
+        "--closed-seconds", type=float, help="seconds of each closed-loop row (default: the plan's)"
+    )
+    parser.add_argument(
+        "--connections", help="comma-separated closed-loop connection counts (default: the plan's, 16,64)"
+    )
     options = parser.parse_args(argv)
     plan = QUICK if options.quick else FULL
+    if options.closed_seconds:
+        plan = dataclasses.replace(plan, closed_seconds=options.closed_seconds)
+    if options.connections:
+        plan = dataclasses.replace(plan, connections=tuple(int(c) for c in options.connections.split(",")))
     backends = [name for name in options.backends.split(",") if name]
     sections = set(options.sections.split(","))
     progress = Progress()
@@ -226,8 +268,16 @@ def main(argv: list[str] | None = None) -> int:
         for backend in list(backends):
             if backend == PUBSUB and not wait_for_emulators(workspace, backends, results, progress):
                 continue
-            if "ingest" in sections:
-                ingest_phase(workspace, backend, plan, results, progress)
+            if sections & {"ingest", "open"}:
+                ingest_phase(
+                    workspace,
+                    backend,
+                    plan,
+                    results,
+                    progress,
+                    closed="ingest" in sections,
+                    open_="open" in sections,
+                )
             if "e2e" in sections:
                 e2e_phase(workspace, backend, plan, results, progress)
             if "drain" in sections:

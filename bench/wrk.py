@@ -9,6 +9,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 SCRIPT = Path(__file__).resolve().parent / "lua" / "ingest.lua"
+# Batches of records: bench/lua/batch.lua <ndjson|array> <prefix> <tenants> <records>.
+BATCH_SCRIPT = Path(__file__).resolve().parent / "lua" / "batch.lua"
 MARKER = "BENCH_JSON "
 
 
@@ -48,8 +50,15 @@ def run_wrk(
     prefix: str,
     tenants: int = 20,
     threads: int = 2,
+    script: Path = SCRIPT,
+    script_args: tuple[str, ...] = (),
 ) -> ClosedLoopResult:
-    """Run wrk against ``url`` and return its summary (latencies in ms)."""
+    """Run wrk against ``url`` and return its summary (latencies in ms).
+
+    ``script`` builds the requests (``mode``, ``prefix``, ``tenants`` and then
+    ``script_args`` are its arguments): single logs by default, ``BATCH_SCRIPT``
+    for batches.
+    """
     command = [
         wrk_path(),
         f"-t{min(threads, connections)}",
@@ -58,12 +67,13 @@ def run_wrk(
         "--timeout",
         "10s",
         "-s",
-        str(SCRIPT),
+        str(script),
         url,
         "--",
         mode,
         prefix,
         str(tenants),
+        *script_args,
     ]
     completed = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 60, check=False)
     line = next((ln for ln in completed.stdout.splitlines() if ln.startswith(MARKER)), None)

@@ -24,6 +24,9 @@ import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 
+import orjson
+from django.core.signals import setting_changed
+
 from dataproc_site.observability import context
 
 # Attributes every LogRecord has; anything else was passed through ``extra=``.
@@ -63,14 +66,39 @@ SAMPLED_KEY = "logging.googleapis.com/trace_sampled"
 SOURCE_KEY = "logging.googleapis.com/sourceLocation"
 
 
+# Values written as they are: most extras are these, and they need no walk.
+_PLAIN_TYPES = frozenset({str, int, float, bool, type(None)})
+
+
+# Keys seen so far and whether they are sensitive: extras use a few keys over and over.
+_sensitive_seen: dict[str, bool] = {}
+_MAX_KEYS_SEEN = 4096
+
+
 def _is_sensitive(key: object) -> bool:
-    return isinstance(key, str) and key.lower().replace("-", "_") in SENSITIVE_KEYS
+    if not isinstance(key, str):
+        return False
+    known = _sensitive_seen.get(key)
+    if known is None:
+        known = key in SENSITIVE_KEYS or key.lower().replace("-", "_") in SENSITIVE_KEYS
+        if len(_sensitive_seen) >= _MAX_KEYS_SEEN:
+            _sensitive_seen.clear()  # bounded whatever keys callers invent
+        _sensitive_seen[key] = known
+    return known
 
 
 def scrub(value: object, depth: int = 0) -> object:
     """``value`` with every sensitive key's value replaced, through mappings, sequences and dataclasses."""
     if depth > _MAX_DEPTH:
         return REDACTED
+    kind = type(value)
+    if kind in _PLAIN_TYPES:
+        return value
+    if kind is dict:  # the usual container, without the abstract-class checks below
+        return {
+            (key if type(key) is str else str(key)): _scrub_item(key, item, depth)
+            for key, item in value.items()
+        }
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         value = dataclasses.asdict(value)
     if isinstance(value, Mapping):
@@ -89,15 +117,31 @@ def trace_resource(trace_id: str) -> str:
     return f"projects/{_project()}/traces/{trace_id}"
 
 
+_project_cache: list[str] = []
+
+
 def _project() -> str:
+    """The project of trace resources: read once (every line needs it), again after a settings change."""
+    if _project_cache:
+        return _project_cache[0]
+    project = os.environ.get("GOOGLE_CLOUD_PROJECT", "unknown")
     try:
         from django.conf import settings
 
-        if settings.configured:
-            return getattr(settings, "GOOGLE_CLOUD_PROJECT", "") or "unknown"
-    except Exception:  # noqa: S110 - logging must work before and without Django settings
-        pass
-    return os.environ.get("GOOGLE_CLOUD_PROJECT", "unknown")
+        if not settings.configured:
+            return project  # not cached: settings may be configured later
+        project = getattr(settings, "GOOGLE_CLOUD_PROJECT", "") or "unknown"
+    except Exception:  # logging must work before and without Django settings
+        return project
+    _project_cache[:] = [project]
+    return project
+
+
+def _forget_project(**kwargs) -> None:
+    _project_cache.clear()
+
+
+setting_changed.connect(_forget_project, dispatch_uid="dataproc_site.logging.forget_project")
 
 
 class JsonFormatter(logging.Formatter):
@@ -129,7 +173,28 @@ class JsonFormatter(logging.Formatter):
             entry["stack_trace"] = self.formatException(record.exc_info)
         elif record.stack_info:
             entry["stack_trace"] = self.formatStack(record.stack_info)
+        return encode_line(entry)
+
+
+# Datetimes and dataclasses go to ``str`` as with json.dumps(default=str), not orjson's own forms.
+_ORJSON_AS_JSON_DUMPS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+
+
+def encode_line(entry: dict) -> str:
+    """``entry`` as one line of JSON, ASCII only (non-ASCII characters escaped, as ``json.dumps`` does).
+
+    orjson writes the line (a request's line cost several times as much through
+    ``json.dumps``: bench/README.md); what it refuses (an integer beyond 64 bits)
+    or writes outside ASCII goes through ``json.dumps``, so every line reads the
+    same on any stream encoding.
+    """
+    try:
+        encoded = orjson.dumps(entry, default=str, option=_ORJSON_AS_JSON_DUMPS)
+    except orjson.JSONEncodeError:
         return json.dumps(entry, default=str)
+    if encoded.isascii():
+        return encoded.decode("ascii")
+    return json.dumps(entry, default=str)
 
 
 def _stamp_context(factory):

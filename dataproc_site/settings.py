@@ -57,14 +57,31 @@ MIDDLEWARE = [
     "dataproc_site.observability.middleware.RequestObservabilityMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Sessions, users and messages: Django's, skipped on STATELESS_PATHS (below).
+    "dataproc_site.browser_middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # On every route, API included (DRF views are CSRF-exempt; anything else is checked).
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    "dataproc_site.browser_middleware.AuthenticationMiddleware",
+    "dataproc_site.browser_middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: turns a refused (locked-out) admin login into its 429 page.
     "axes.middleware.AxesMiddleware",
+]
+
+# Routes that serve machines (tenant keys, tokens, probes), never a browser session:
+# the session, authentication and messages middleware step aside there
+# (dataproc_site/browser_middleware.py). Matched like SECURE_REDIRECT_EXEMPT, against the
+# path without its leading slash; every other route (the admin, the console, the API
+# docs, a new route) gets the full stack.
+STATELESS_PATHS = [
+    r"^ingest$",
+    r"^v1/logs$",
+    r"^logs(?:/|$)",
+    r"^health$",
+    r"^ready$",
+    r"^metrics$",
+    r"^pubsub/push$",
 ]
 
 ROOT_URLCONF = "dataproc_site.urls"

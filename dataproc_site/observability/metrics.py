@@ -157,16 +157,34 @@ _KNOWN_METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OP
 # --- API recording -----------------------------------------------------------------
 
 
+# The labelled series each answered request moves, by (method, route, status, tenant):
+# looking them up through labels() (a lock and a tuple each) was most of the cost of
+# recording a request. Bounded like the labels themselves; past the bound, labels() again.
+_request_series: dict[tuple[str, str, int, str], tuple] = {}
+_MAX_REQUEST_SERIES = 10_000
+
+
 def record_request(
     *, method: str, route: str, status: int, tenant_id: str | None, duration: float, body_bytes: int | None
 ) -> None:
     """One answered HTTP request (called by the request middleware)."""
     method = method if method in _KNOWN_METHODS else "other"
     tenant = tenant_label(tenant_id)
-    HTTP_REQUESTS.labels(method, route, str(status), tenant).inc()
-    HTTP_REQUEST_DURATION.labels(method, route).observe(duration)
+    key = (method, route, status, tenant)
+    series = _request_series.get(key)
+    if series is None:
+        series = (
+            HTTP_REQUESTS.labels(method, route, str(status), tenant),
+            HTTP_REQUEST_DURATION.labels(method, route),
+            HTTP_REQUEST_BODY.labels(method, route),
+        )
+        if len(_request_series) < _MAX_REQUEST_SERIES:
+            _request_series[key] = series
+    requests, durations, bodies = series
+    requests.inc()
+    durations.observe(duration)
     if body_bytes is not None:
-        HTTP_REQUEST_BODY.labels(method, route).observe(body_bytes)
+        bodies.observe(body_bytes)
     if status == 429:
         INGEST_THROTTLED.labels(tenant).inc()
 

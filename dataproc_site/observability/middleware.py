@@ -12,7 +12,6 @@ import time
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
-from django.http.request import HttpHeaders
 
 from dataproc_site.observability import context, metrics
 
@@ -45,7 +44,16 @@ def body_size(request: HttpRequest) -> int | None:
 
 def tenant_of(request: HttpRequest, trace: context.TraceContext) -> str:
     """The tenant the view reported, else the X-Tenant-ID header (text uploads, reads)."""
-    return trace.tenant_id or request.headers.get("X-Tenant-ID", "")
+    return trace.tenant_id or request.META.get("HTTP_X_TENANT_ID", "")
+
+
+# The headers the ids come from, by the names context_from_headers asks for. Read from
+# META one by one: building ``request.headers`` parses every header of the request.
+_ID_HEADERS = (
+    ("X-Request-ID", "HTTP_X_REQUEST_ID"),
+    ("traceparent", "HTTP_TRACEPARENT"),
+    ("X-Cloud-Trace-Context", "HTTP_X_CLOUD_TRACE_CONTEXT"),
+)
 
 
 class RequestObservabilityMiddleware:
@@ -71,7 +79,8 @@ class RequestObservabilityMiddleware:
         ones the logs carry. ``traceparent`` names this request's span as the parent,
         as W3C Trace Context propagation does.
         """
-        trace = context.context_from_headers(HttpHeaders(request.META))
+        meta = request.META
+        trace = context.context_from_headers({name: meta[key] for name, key in _ID_HEADERS if key in meta})
         request.META["HTTP_X_REQUEST_ID"] = trace.request_id
         request.META["HTTP_TRACEPARENT"] = context.traceparent(trace)
         request.__dict__.pop("headers", None)  # drop a cached HttpHeaders built before
@@ -105,7 +114,7 @@ class RequestObservabilityMiddleware:
             "requestUrl": request.path[:2048],
             "status": response.status_code,
             "latency": f"{duration:.6f}s",
-            "userAgent": request.headers.get("User-Agent", "")[:512],
+            "userAgent": request.META.get("HTTP_USER_AGENT", "")[:512],
             "remoteIp": request.META.get("REMOTE_ADDR", ""),
             "protocol": request.META.get("SERVER_PROTOCOL", ""),
         }

@@ -161,3 +161,53 @@ def test_an_unknown_log_format_fails_at_start_up():
 
     assert result.returncode != 0
     assert "LOG_FORMAT must be 'json' or 'console'" in result.stderr
+
+
+def test_the_trace_project_follows_a_settings_change(log_lines, settings):
+    """The project is read once, not on every line: a changed setting must still be seen."""
+    settings.GOOGLE_CLOUD_PROJECT = "first-project"
+    trace = context.TraceContext(request_id="req-2", trace_id="e" * 32, span_id="f" * 16)
+    with context.bound(trace):
+        logging.getLogger("dataproc.test").info("one")
+        settings.GOOGLE_CLOUD_PROJECT = "second-project"
+        logging.getLogger("dataproc.test").info("two")
+
+    first, second = log_lines()
+    assert first[TRACE_KEY].startswith("projects/first-project/")
+    assert second[TRACE_KEY].startswith("projects/second-project/")
+
+
+def test_extras_of_every_container_kind_are_scrubbed(log_lines):
+    from collections import OrderedDict
+
+    logging.getLogger("dataproc.test").info(
+        "kinds",
+        extra={
+            "ordered": OrderedDict(token="t-secret", kept=1),
+            "pairs": (("a", {"password": "p-secret"}),),
+            "numbers": {1: "one", "x-api-key": "k-secret"},
+        },
+    )
+
+    (line,) = log_lines()
+    assert line["ordered"] == {"token": REDACTED, "kept": 1}
+    assert line["pairs"] == [["a", {"password": REDACTED}]]
+    assert line["numbers"] == {"1": "one", "x-api-key": REDACTED}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"when": __import__("datetime").datetime(2026, 1, 2, 3, 4, 5)},
+        {"big": 2**70, "ratio": 0.1, "flag": True, "none": None},
+        {"name": "Zoë → ☃"},
+        {"id": __import__("uuid").UUID(int=7), "dates": [__import__("datetime").date(2026, 1, 2)]},
+    ],
+)
+def test_a_line_reads_as_json_dumps_would_write_it(value):
+    from dataproc_site.logging import encode_line
+
+    line = encode_line(value)
+
+    assert line.isascii()
+    assert json.loads(line) == json.loads(json.dumps(value, default=str))

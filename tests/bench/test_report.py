@@ -1,0 +1,117 @@
+"""The benchmark's report: every row against the ceiling it names, and issue 19's targets met or missed."""
+
+from bench.report import (
+    DURABLE_BATCH_CEILING,
+    MIDDLEWARE,
+    NO_MIDDLEWARE,
+    ceiling_ratio,
+    evaluate,
+    render,
+)
+
+
+def row(variant, *, rps, bound=None, connections=16, mode="json", logs_per_request=1, p99_ms=10.0, errors=0):
+    return {
+        "variant": variant,
+        "endpoint": variant,
+        "bound": bound,
+        "mode": mode,
+        "connections": connections,
+        "logs_per_request": logs_per_request,
+        "rps": rps,
+        "p50_ms": 1.0,
+        "p95_ms": 5.0,
+        "p99_ms": p99_ms,
+        "errors": errors,
+    }
+
+
+def closed_loop():
+    return {
+        "embedded": [
+            row(NO_MIDDLEWARE, rps=2000.0),
+            row(MIDDLEWARE, rps=1800.0, bound=NO_MIDDLEWARE),
+            row("embedded", rps=900.0, bound=NO_MIDDLEWARE, p99_ms=60.0),
+            row(DURABLE_BATCH_CEILING, rps=400.0, connections=8, mode="ndjson", logs_per_request=500),
+            row(
+                "/ingest batch",
+                rps=250.0,
+                bound=DURABLE_BATCH_CEILING,
+                connections=8,
+                mode="ndjson",
+                logs_per_request=500,
+            ),
+        ],
+        "pubsub": [row("pubsub", rps=700.0, bound=NO_MIDDLEWARE)],
+    }
+
+
+def test_single_log_rows_are_compared_with_the_no_middleware_ceiling_in_requests():
+    rows = closed_loop()
+
+    assert ceiling_ratio(rows, "embedded", rows["embedded"][1]) == 0.9
+    assert ceiling_ratio(rows, "embedded", rows["embedded"][2]) == 0.45
+
+
+def test_batch_rows_are_compared_with_the_ceiling_they_name_in_logs_per_second():
+    rows = closed_loop()
+
+    assert ceiling_ratio(rows, "embedded", rows["embedded"][4]) == 250 / 400
+
+
+def test_a_phase_without_the_ceiling_uses_the_one_measured_in_another_phase_of_the_run():
+    rows = closed_loop()
+
+    assert ceiling_ratio(rows, "pubsub", rows["pubsub"][0]) == 0.35
+
+
+def test_ceilings_and_rows_without_a_ceiling_at_their_connection_count_have_no_ratio():
+    rows = closed_loop()
+    rows["embedded"].append(row("embedded", rps=500.0, bound=NO_MIDDLEWARE, connections=64))
+
+    assert ceiling_ratio(rows, "embedded", rows["embedded"][0]) is None
+    assert ceiling_ratio(rows, "embedded", rows["embedded"][-1]) is None
+
+
+def test_every_issue_19_target_of_the_closed_loop_is_met_or_missed():
+    checks = {check["what"]: check for check in evaluate({"closed_loop": closed_loop()})}
+
+    assert (
+        checks["middleware ceiling (embedded server) @16: share of the no-middleware ceiling"]["met"] is True
+    )
+    assert checks["ingest embedded json @16: share of the no-middleware ceiling"]["met"] is False
+    assert checks["ingest embedded json @16: p99 ms"]["met"] is False
+    assert checks["ingest pubsub json @16: share of the no-middleware ceiling"]["met"] is False
+    batch = "batch /ingest batch ndjson embedded @8"
+    assert checks[f"{batch}: share of the durable batch ceiling, logs/s"]["met"] is True
+    assert checks[f"{batch}: p99 ms"]["met"] is True
+
+
+def test_batch_targets_without_batch_rows_are_reported_as_not_measured():
+    rows = closed_loop()
+    rows["embedded"] = [r for r in rows["embedded"] if r["bound"] != DURABLE_BATCH_CEILING]
+
+    (check,) = [
+        check for check in evaluate({"closed_loop": rows}) if check["what"].startswith("batches of 500")
+    ]
+
+    assert check["met"] is None and "not measured" in check["what"]
+
+
+def test_the_report_prints_each_row_with_its_ratio_and_each_target_as_met_or_missed():
+    results = {
+        "run": {
+            "plan": {"name": "quick", "closed_seconds": 2},
+            "started_at": "now",
+            "machine": {"summary": "test machine"},
+        },
+        "closed_loop": closed_loop(),
+    }
+    results["targets"] = evaluate(results)
+
+    printed = render(results)
+
+    assert "90% of no-middleware" in printed
+    assert "62% of durable batch" in printed
+    assert "125,000" in printed  # the batch row's logs/s
+    assert " met" in printed and " missed" in printed
