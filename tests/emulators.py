@@ -283,5 +283,4 @@ def pubsub_queue_backend(pubsub_queue):
         delivery_timeout=10.0,
         exact_stats=False,
         counts_deliveries=True,  # the subscription has a dead-letter policy
-        fair_across_tenants=False,
     )

@@ -28,7 +28,7 @@ Contract details the tests pin down beyond the docstrings of ``BaseQueue``:
 - ``ack``, ``nack``, ``extend_lease`` and ``dead_letter`` through a lease that
   has since been handed to another consumer change nothing;
 - ``dead_letter`` stops delivery and, with exact stats, counts in ``stats()``;
-- where the backend is fair across tenants (``fair_across_tenants``), one tenant's
+- on the backends that claim fairly (``FairClaimsContract``), one tenant's
   backlog does not hold back another tenant's message, and each tenant's messages
   still come oldest first.
 """
@@ -39,8 +39,6 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass
-
-import pytest
 
 from core.envelope import SOURCE_JSON, SOURCE_TEXT, LogEnvelope
 from processing.queues.base import BaseQueue, ReceivedMessage
@@ -64,8 +62,6 @@ class QueueBackendCase:
     exact_stats: bool = True
     # delivery_attempt counts deliveries (Pub/Sub without a dead-letter policy reports 0).
     counts_deliveries: bool = True
-    # Claims take tenants in turns (the embedded queues); one Pub/Sub subscription cannot.
-    fair_across_tenants: bool = True
 
 
 def make_envelope(
@@ -359,35 +355,6 @@ class QueueContract:
     def test_check_passes_when_the_backend_is_reachable(self, queue_backend):
         queue_backend.queue.check()
 
-    # -- tenants -----------------------------------------------------------------
-
-    def test_a_tenants_backlog_does_not_hold_back_another_tenants_message(self, queue_backend):
-        if not queue_backend.fair_across_tenants:
-            pytest.skip("one Pub/Sub subscription delivers in its own order (docs/processing.md)")
-        backlog = queue_backend.queue.publish_many(
-            [make_envelope(f"a{index}", tenant_id="tenant-a") for index in range(50)]
-        )
-        newcomer = queue_backend.queue.publish(make_envelope("b", tenant_id="tenant-b"))
-
-        first = pull_until(queue_backend, 4)
-        rest = pull_until(queue_backend, 47)
-
-        assert newcomer in [message.message_id for message in first]
-        # Each tenant's own messages still come oldest first.
-        assert [message.message_id for message in first + rest if message.message_id != newcomer] == backlog
-
-    def test_tenants_with_backlogs_take_turns(self, queue_backend):
-        if not queue_backend.fair_across_tenants:
-            pytest.skip("one Pub/Sub subscription delivers in its own order (docs/processing.md)")
-        for tenant_id in ("tenant-a", "tenant-b", "tenant-c"):
-            queue_backend.queue.publish_many([make_envelope(tenant_id=tenant_id) for _ in range(20)])
-
-        claimed = [pull_until(queue_backend, 1)[0].envelope.tenant_id for _ in range(9)]
-        claimed += [message.envelope.tenant_id for message in pull_until(queue_backend, 12)]
-
-        assert Counter(claimed[:9]) == {"tenant-a": 3, "tenant-b": 3, "tenant-c": 3}
-        assert Counter(claimed[9:]) == {"tenant-a": 4, "tenant-b": 4, "tenant-c": 4}
-
     # -- concurrency -------------------------------------------------------------
 
     def test_concurrent_pullers_each_get_a_message_exactly_once(self, queue_backend):
@@ -409,3 +376,34 @@ class QueueContract:
         everything = [message_id for per_thread in received for message_id in per_thread]
         assert sorted(everything) == sorted(message_ids)
         assert len(everything) == len(set(everything)) == total
+
+
+class FairClaimsContract:
+    """What a backend that claims fairly across tenants adds (the embedded queues).
+
+    One Pub/Sub subscription delivers in its own order, so it is not run there
+    (docs/processing.md says which guarantee holds where).
+    """
+
+    def test_a_tenants_backlog_does_not_hold_back_another_tenants_message(self, queue_backend):
+        backlog = queue_backend.queue.publish_many(
+            [make_envelope(f"a{index}", tenant_id="tenant-a") for index in range(50)]
+        )
+        newcomer = queue_backend.queue.publish(make_envelope("b", tenant_id="tenant-b"))
+
+        first = pull_until(queue_backend, 4)
+        rest = pull_until(queue_backend, 47)
+
+        assert newcomer in [message.message_id for message in first]
+        # Each tenant's own messages still come oldest first.
+        assert [message.message_id for message in first + rest if message.message_id != newcomer] == backlog
+
+    def test_tenants_with_backlogs_take_turns(self, queue_backend):
+        for tenant_id in ("tenant-a", "tenant-b", "tenant-c"):
+            queue_backend.queue.publish_many([make_envelope(tenant_id=tenant_id) for _ in range(20)])
+
+        claimed = [pull_until(queue_backend, 1)[0].envelope.tenant_id for _ in range(9)]
+        claimed += [message.envelope.tenant_id for message in pull_until(queue_backend, 12)]
+
+        assert Counter(claimed[:9]) == {"tenant-a": 3, "tenant-b": 3, "tenant-c": 3}
+        assert Counter(claimed[9:]) == {"tenant-a": 4, "tenant-b": 4, "tenant-c": 4}

@@ -8,7 +8,7 @@ import pytest
 
 from processing.queues.database import DatabaseQueue
 from processing.queues.memory import MemoryQueue
-from processing.tests.queue_contract import QueueBackendCase, QueueContract
+from processing.tests.queue_contract import FairClaimsContract, QueueBackendCase, QueueContract
 
 QUEUE_BACKENDS = [
     pytest.param("memory", id="memory"),
@@ -44,3 +44,16 @@ def queue_backend(request) -> QueueBackendCase:
 
 class TestQueueContract(QueueContract):
     """The contract, once per backend in QUEUE_BACKENDS."""
+
+
+@pytest.fixture(params=["memory", "database"])
+def fair_queue_backend(request) -> QueueBackendCase:
+    return request.getfixturevalue(f"{request.param}_queue_backend")
+
+
+class TestFairClaims(FairClaimsContract):
+    """Fair claims, on the backends that make them (one Pub/Sub subscription cannot)."""
+
+    @pytest.fixture
+    def queue_backend(self, fair_queue_backend):
+        return fair_queue_backend
