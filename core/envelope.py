@@ -14,8 +14,10 @@ worker like the text).
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+
+import orjson
 
 SOURCE_JSON = "json_upload"
 SOURCE_TEXT = "text_upload"
@@ -25,6 +27,10 @@ SOURCES = (SOURCE_JSON, SOURCE_TEXT, SOURCE_OTLP)
 
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _compact_json(payload: dict) -> str:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
 
 
 @dataclass(frozen=True)
@@ -41,13 +47,40 @@ class LogEnvelope:
     attributes: dict = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return asdict(self)
-
-    def to_json(self) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":"))
+        # Field by field: dataclasses.asdict deep-copies every value, and the fields are
+        # strings and one flat dict of JSON scalars (a batch of 500 paid ~10 ms for it).
+        return {
+            "tenant_id": self.tenant_id,
+            "log_id": self.log_id,
+            "source": self.source,
+            "text": self.text,
+            "received_at": self.received_at,
+            "request_id": self.request_id,
+            "trace": self.trace,
+            "event_time": self.event_time,
+            "severity": self.severity,
+            "attributes": dict(self.attributes),
+        }
 
     def to_bytes(self) -> bytes:
-        return self.to_json().encode("utf-8")
+        """Compact UTF-8 JSON, as ``json.dumps(ensure_ascii=False, separators=(",", ":"))`` writes it.
+
+        orjson writes it several times faster; what orjson refuses (an integer past 64
+        bits, an unpaired surrogate: the intake lets neither through) goes through json,
+        as before.
+        """
+        payload = self.to_dict()
+        try:
+            return orjson.dumps(payload)
+        except TypeError:
+            return _compact_json(payload).encode("utf-8")
+
+    def to_json(self) -> str:
+        payload = self.to_dict()
+        try:
+            return orjson.dumps(payload).decode("utf-8")
+        except TypeError:
+            return _compact_json(payload)
 
     @classmethod
     def from_dict(cls, payload: dict) -> LogEnvelope:

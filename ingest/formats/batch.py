@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import json
 
+import orjson
+
 from core.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
 from ingest.formats.fields import record_from_object
 from ingest.formats.limits import IntakeLimits
@@ -108,9 +110,23 @@ def _is_ndjson(text: str) -> bool:
 
 
 def load_json(text: str) -> object:
-    """Strict JSON; ValueError (with line and column where the parser says) when it is not."""
+    """Strict JSON; ValueError (with line and column where the parser says) when it is not.
+
+    orjson reads a log line several times faster than json. It reads an integer
+    past 64 bits as a float, so a document holding a float that large is read
+    again by json, which keeps the integer exact; and whatever orjson refuses is
+    read again by json, so a refusal says why in json's words and json's reading
+    decides (``1e400`` is infinity to it, refused by orjson).
+    """
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        document = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _holds_a_huge_float(document):
+            return document
+    try:
+        return _STRICT_DECODER.decode(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{exc.msg} (line {exc.lineno}, column {exc.colno}).") from None
     except RecursionError:
@@ -119,6 +135,32 @@ def load_json(text: str) -> object:
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a JSON value.")
+
+
+_STRICT_DECODER = json.JSONDecoder(parse_constant=_refuse_constant)
+# The least magnitude at which orjson may have read an integer as a float.
+_HUGE_FLOAT = float(2**63)
+
+
+def _holds_a_huge_float(value: object) -> bool:
+    kind = type(value)
+    if kind is float:
+        return abs(value) >= _HUGE_FLOAT
+    if kind is dict:
+        values = value.values()
+    elif kind is list:
+        values = value
+    else:
+        return False
+    for item in values:
+        if type(item) in _SCALARS_BUT_FLOAT:
+            continue
+        if _holds_a_huge_float(item):
+            return True
+    return False
+
+
+_SCALARS_BUT_FLOAT = frozenset({str, int, bool, type(None)})
 
 
 def _outcome(

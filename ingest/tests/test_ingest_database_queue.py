@@ -8,7 +8,7 @@ from django.db import OperationalError
 
 from core.envelope import SOURCE_JSON, SOURCE_TEXT
 from processing.models import QueueMessage
-from processing.queues import get_queue
+from processing.queues import database, get_queue
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("open_mode")]
 
@@ -83,7 +83,7 @@ def test_a_database_failure_while_publishing_is_503_and_nothing_queued(client):
     failure = OperationalError("disk I/O error")
     with (
         mock.patch.object(QueueMessage.objects, "create", side_effect=failure),
-        mock.patch.object(QueueMessage.objects, "bulk_create", side_effect=failure),
+        mock.patch.object(database, "insert_new_rows", side_effect=failure),
     ):
         response = post(client, body)
 

@@ -95,7 +95,8 @@ class DatabaseQueue(BaseQueue):
         return self.publish_many([envelope])[0]
 
     @staticmethod
-    def _insert_rows(rows: list[QueueMessage]) -> list[str]:
+    def _insert_rows(rows: list[tuple]) -> list[str]:
+        """Insert ``rows`` (``_new_rows``) in one transaction; their message ids."""
         own_transaction = not connection.in_atomic_block
         with write_transaction():
             if own_transaction and connection.vendor == "postgresql":
@@ -104,20 +105,21 @@ class DatabaseQueue(BaseQueue):
                 # holding the request until gunicorn gives up on it.
                 with connection.cursor() as cursor:
                     cursor.execute(f"SET LOCAL lock_timeout = {int(PUBLISH_LOCK_TIMEOUT_SECONDS * 1000)}")
-            QueueMessage.objects.bulk_create(rows, batch_size=500)
-        return [str(row.message_id) for row in rows]
+            insert_new_rows(rows)
+        return [row[0] for row in rows]
 
     @_unavailable_on_database_error
     def publish_many(self, envelopes: Iterable[LogEnvelope]) -> list[str]:
-        now = timezone.now()
-        rows = [QueueMessage(**self._new_row(envelope, now)) for envelope in envelopes]
+        rows = _new_rows(envelopes, timezone.now())
+        if not rows:
+            return []
         if connection.in_atomic_block:
             # The caller's transaction decides; it must not commit other threads' rows.
             return self._insert_rows(rows)
         return self._insert_together(rows)
 
     @classmethod
-    def _insert_row_groups(cls, groups: list[list[QueueMessage]]) -> list[list[str]]:
+    def _insert_row_groups(cls, groups: list[list[tuple]]) -> list[list[str]]:
         """Several callers' rows in one transaction; each caller gets its own ids back."""
         ids = cls._insert_rows([row for group in groups for row in group])
         answers, start = [], 0
@@ -133,7 +135,14 @@ class DatabaseQueue(BaseQueue):
             QueueMessage.objects.filter(
                 state=QueueMessage.STATE_DEAD, tenant_id=envelope.tenant_id, log_id=envelope.log_id
             ).delete()
-            message = QueueMessage.objects.create(**self._new_row(envelope, timezone.now()))
+            now = timezone.now()
+            message = QueueMessage.objects.create(
+                payload=envelope.to_json(),
+                available_at=now,
+                published_at=now,
+                tenant_id=envelope.tenant_id,
+                log_id=envelope.log_id,
+            )
         return str(message.message_id)
 
     @_unavailable_on_database_error
@@ -348,16 +357,6 @@ class DatabaseQueue(BaseQueue):
     # -- helpers ------------------------------------------------------------------
 
     @staticmethod
-    def _new_row(envelope: LogEnvelope, now: datetime) -> dict:
-        return {
-            "payload": envelope.to_json(),
-            "available_at": now,
-            "published_at": now,
-            "tenant_id": envelope.tenant_id,
-            "log_id": envelope.log_id,
-        }
-
-    @staticmethod
     def _received(row: QueueMessage, token: uuid.UUID) -> ReceivedMessage:
         return ReceivedMessage(
             message_id=str(row.message_id),
@@ -380,3 +379,68 @@ class DatabaseQueue(BaseQueue):
         return QueueMessage.objects.filter(
             id=lease.row_id, lease_token=lease.token, state=QueueMessage.STATE_READY
         )
+
+
+# -- publishing -------------------------------------------------------------------------
+
+_INSERTED_COLUMNS = (
+    "message_id",
+    "payload",
+    "state",
+    "available_at",
+    "lease_token",
+    "delivery_attempts",
+    "published_at",
+    "tenant_id",
+    "log_id",
+    "dead_lettered_at",
+)
+
+
+def _insert_statement() -> str:
+    """The INSERT of one ready message, in the connection's quoting and placeholders."""
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(QueueMessage._meta.get_field(name).column) for name in _INSERTED_COLUMNS)
+    placeholders = ", ".join(["%s"] * len(_INSERTED_COLUMNS))
+    # The model's own table and columns; every value is bound.
+    return f"INSERT INTO {quote(QueueMessage._meta.db_table)} ({columns}) VALUES ({placeholders})"  # noqa: S608
+
+
+def insert_new_rows(rows: list[tuple]) -> None:
+    """Insert ``rows`` (``_new_rows``) with one prepared statement, in the caller's transaction.
+
+    A raw ``executemany`` rather than model instances and ``bulk_create``: for a
+    batch of 500 logs the ORM spent several times longer building and compiling the
+    rows than the database took to insert them.
+    """
+    with connection.cursor() as cursor:
+        cursor.executemany(_insert_statement(), [row[1:] for row in rows])
+
+
+def _new_rows(envelopes: Iterable[LogEnvelope], now: datetime) -> list[tuple]:
+    """One row per envelope: its message id as text, then the values of ``_INSERTED_COLUMNS``.
+
+    Values are adapted for the database once per call (the time) or by the field
+    itself (the UUID: text on SQLite, native on PostgreSQL), as the ORM would.
+    """
+    at = connection.ops.adapt_datetimefield_value(now)
+    message_id_field = QueueMessage._meta.get_field("message_id")
+    rows = []
+    for envelope in envelopes:
+        message_id = uuid.uuid4()
+        rows.append(
+            (
+                str(message_id),
+                message_id_field.get_db_prep_value(message_id, connection),
+                envelope.to_json(),
+                QueueMessage.STATE_READY,
+                at,
+                None,
+                0,
+                at,
+                envelope.tenant_id,
+                envelope.log_id,
+                None,
+            )
+        )
+    return rows

@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from processing.models import QueueMessage
-from processing.queues import get_queue
+from processing.queues import database, get_queue
 from processing.queues.base import QueueUnavailable
 from processing.queues.database import DatabaseQueue
 from processing.queues.memory import MemoryQueue
@@ -59,14 +59,14 @@ def test_publish_many_commits_every_row_in_one_go():
 
 def test_a_failed_batch_publish_queues_nothing():
     envelopes = [make_envelope() for _ in range(3)]
-    real_bulk_create = QueueMessage.objects.bulk_create
+    real_insert = database.insert_new_rows
 
-    def fail_after_writing(rows, **kwargs):
-        real_bulk_create(rows[:2], **kwargs)
+    def fail_after_writing(rows):
+        real_insert(rows[:2])
         raise DATABASE_DOWN
 
     with (
-        mock.patch.object(QueueMessage.objects, "bulk_create", side_effect=fail_after_writing),
+        mock.patch.object(database, "insert_new_rows", side_effect=fail_after_writing),
         pytest.raises(QueueUnavailable),
     ):
         DatabaseQueue().publish_many(envelopes)
@@ -87,7 +87,7 @@ def test_a_failed_batch_publish_queues_nothing():
 def test_a_database_error_becomes_queue_unavailable(method, call):
     with (
         mock.patch("processing.queues.database.QueueMessage.objects.create", side_effect=DATABASE_DOWN),
-        mock.patch("processing.queues.database.QueueMessage.objects.bulk_create", side_effect=DATABASE_DOWN),
+        mock.patch("processing.queues.database.insert_new_rows", side_effect=DATABASE_DOWN),
         mock.patch("processing.queues.database.QueueMessage.objects.filter", side_effect=DATABASE_DOWN),
         pytest.raises(QueueUnavailable),
     ):
@@ -252,15 +252,11 @@ def test_postgresql_claims_skip_rows_locked_by_another_claimer():
 
 def queue_backlog(tenant_id: str, count: int) -> None:
     """``count`` claimable rows of one tenant, written in bulk (a backlog to claim from)."""
-    now = timezone.now()
-    QueueMessage.objects.bulk_create(
-        [
-            QueueMessage(
-                **DatabaseQueue._new_row(make_envelope(tenant_id=tenant_id, log_id=f"{tenant_id}-{n}"), now)
-            )
-            for n in range(count)
-        ],
-        batch_size=2000,
+    database.insert_new_rows(
+        database._new_rows(
+            (make_envelope(tenant_id=tenant_id, log_id=f"{tenant_id}-{n}") for n in range(count)),
+            timezone.now(),
+        )
     )
 
 

@@ -7,6 +7,7 @@ import pytest
 from django.db import OperationalError, transaction
 
 from processing.models import QueueMessage
+from processing.queues import database
 from processing.queues.base import QueueUnavailable
 from processing.queues.database import DatabaseQueue
 from processing.tests.conftest import make_envelope
@@ -31,16 +32,16 @@ def publish_concurrently(queue: DatabaseQueue, count: int = THREADS) -> list:
 
 def test_concurrent_publishes_share_commits_and_each_row_is_stored():
     queue = DatabaseQueue()
-    real_bulk_create = QueueMessage.objects.bulk_create
+    real_insert = database.insert_new_rows
     batch_sizes = []
 
-    def slow_bulk_create(rows, **kwargs):
+    def slow_insert(rows):
         batch_sizes.append(len(rows))
         if len(batch_sizes) == 1:
             time.sleep(0.2)  # the others queue up behind the first commit meanwhile
-        return real_bulk_create(rows, **kwargs)
+        return real_insert(rows)
 
-    with mock.patch.object(QueueMessage.objects, "bulk_create", side_effect=slow_bulk_create):
+    with mock.patch.object(database, "insert_new_rows", side_effect=slow_insert):
         message_ids = publish_concurrently(queue)
 
     assert all(isinstance(message_id, str) for message_id in message_ids)
@@ -53,9 +54,7 @@ def test_concurrent_publishes_share_commits_and_each_row_is_stored():
 def test_a_failed_group_commit_fails_every_publish_in_it_and_stores_nothing():
     queue = DatabaseQueue()
 
-    with mock.patch.object(
-        QueueMessage.objects, "bulk_create", side_effect=OperationalError("disk I/O error")
-    ):
+    with mock.patch.object(database, "insert_new_rows", side_effect=OperationalError("disk I/O error")):
         results = publish_concurrently(queue)
 
     assert all(isinstance(result, QueueUnavailable) for result in results)
@@ -65,9 +64,7 @@ def test_a_failed_group_commit_fails_every_publish_in_it_and_stores_nothing():
 def test_the_queue_works_again_after_a_failed_group_commit():
     queue = DatabaseQueue()
     with (
-        mock.patch.object(
-            QueueMessage.objects, "bulk_create", side_effect=OperationalError("disk I/O error")
-        ),
+        mock.patch.object(database, "insert_new_rows", side_effect=OperationalError("disk I/O error")),
         pytest.raises(QueueUnavailable),
     ):
         queue.publish(make_envelope())
