@@ -42,7 +42,7 @@ from core.errors import (
     RateLimited,
     ServiceUnavailable,
 )
-from core.identifiers import identifier_error
+from core.identifiers import identifier_error, random_uuid4s
 from ingest.formats.records import (
     DUPLICATE_LOG_ID,
     FORBIDDEN_TENANT,
@@ -52,7 +52,6 @@ from ingest.formats.records import (
     ParsedBatch,
     RecordError,
 )
-from ingest.uploads import new_log_id
 from tenants import throttling
 from tenants.auth import AUTH_API_KEY, TenantLimitReached, TenantPolicy, auth_mode, tenant_policy
 
@@ -182,6 +181,7 @@ def admit(
 
     received_at = utc_now_iso()
     envelopes: list[LogEnvelope] = []
+    generated_log_ids = iter(random_uuid4s(sum(1 for _, record, _ in resolved if record.log_id is None)))
     for index, record, tenant_id in resolved:
         if tenant_id in refused:
             errors.append(RecordError(index, FORBIDDEN_TENANT, refused[tenant_id]))
@@ -190,7 +190,7 @@ def admit(
         envelopes.append(
             LogEnvelope(
                 tenant_id=tenant_id,
-                log_id=record.log_id if record.log_id is not None else new_log_id(),
+                log_id=record.log_id if record.log_id is not None else next(generated_log_ids),
                 source=source,
                 text=record.text,
                 received_at=received_at,

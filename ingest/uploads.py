@@ -11,8 +11,6 @@ decoded, whatever the headers say.
 
 from __future__ import annotations
 
-import uuid
-
 from django.http import HttpRequest
 from django.utils.http import parse_header_parameters
 
@@ -101,7 +99,3 @@ def parse_text_body(body: bytes, headers: dict, limits: IntakeLimits) -> ParsedB
 def parse_otlp_body(media_type: str, body: bytes, limits: IntakeLimits) -> ParsedBatch:
     """The records of a ``POST /v1/logs`` body (protobuf or OTLP JSON)."""
     return otlp.parse_export_request(body, media_type, limits)
-
-
-def new_log_id() -> str:
-    return str(uuid.uuid4())

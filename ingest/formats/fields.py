@@ -53,8 +53,6 @@ MARKERS = (DROPPED_ATTRIBUTES, TRUNCATED_ATTRIBUTES)
 SEVERITY_MAX_CHARS = 32
 
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
-# Firestore reserves field names of this form, as it does document ids.
-_RESERVED_KEY_RE = re.compile(r"__.*__")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # A numeric string: digits, optionally a fraction; no exponent, so no huge Decimal.
 _NUMERIC_RE = re.compile(r"[+-]?\d{1,21}(\.\d{1,30})?")
@@ -198,7 +196,9 @@ def _from_rfc3339(text: str) -> str | None:
         except ValueError:
             pass
         else:
-            return _utc_text(moment if moment.tzinfo else moment.replace(tzinfo=UTC), 0)
+            if moment.tzinfo is None or moment.tzinfo is UTC:
+                return moment.replace(tzinfo=UTC).isoformat(timespec="microseconds")
+            return _utc_text(moment, 0)
     return _rfc3339_by_parts(match)
 
 
@@ -284,18 +284,22 @@ def bound_attributes(candidates: Mapping[str, object], limits: IntakeLimits) -> 
     """
     kept: dict[str, Any] = {}
     dropped = truncated = used_bytes = 0
+    max_attributes, max_value_chars = limits.max_attributes, limits.max_attribute_value_chars
     for key, raw_value in candidates.items():
-        if len(kept) >= limits.max_attributes or not _valid_key(key, limits):
+        if len(kept) >= max_attributes or not _valid_key(key, limits):
             dropped += 1
             continue
         value = attribute_value(raw_value)
         if value is _UNSTORABLE:
             dropped += 1
             continue
-        if isinstance(value, str) and len(value) > limits.max_attribute_value_chars:
-            value = value[: limits.max_attribute_value_chars]
-            truncated += 1
-        size = len(key.encode("utf-8")) + _encoded_size(value)
+        if type(value) is str:
+            if len(value) > max_value_chars:
+                value = value[:max_value_chars]
+                truncated += 1
+            size = _utf8_length(key) + _utf8_length(value)
+        else:
+            size = _utf8_length(key) + _encoded_size(value)
         if used_bytes + size > limits.max_attributes_bytes:
             dropped += 1
             continue
@@ -341,18 +345,24 @@ def _valid_key(key: object, limits: IntakeLimits) -> bool:
         and 0 < len(key) <= limits.max_attribute_key_chars
         and "\x00" not in key
         and _encodable(key)
-        and not _RESERVED_KEY_RE.fullmatch(key)
+        and not (len(key) >= 4 and key.startswith("__") and key.endswith("__"))  # Firestore's __name__ form
         and key not in MARKERS
     )
 
 
 def _encoded_size(value: object) -> int:
     if isinstance(value, str):
-        return len(value.encode("utf-8"))
+        return _utf8_length(value)
     return len(json.dumps(value))
 
 
+def _utf8_length(text: str) -> int:
+    return len(text) if text.isascii() else len(text.encode("utf-8"))
+
+
 def _encodable(text: str) -> bool:
+    if text.isascii():
+        return True
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -40,6 +40,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from core.envelope import LogEnvelope
+from core.identifiers import random_uuid4s
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.observability import metrics
 from dataproc_site.transactions import write_transaction
@@ -420,18 +421,19 @@ def insert_new_rows(rows: list[tuple]) -> None:
 def _new_rows(envelopes: Iterable[LogEnvelope], now: datetime) -> list[tuple]:
     """One row per envelope: its message id as text, then the values of ``_INSERTED_COLUMNS``.
 
-    Values are adapted for the database once per call (the time) or by the field
-    itself (the UUID: text on SQLite, native on PostgreSQL), as the ORM would.
+    Values are adapted for the database as the ORM would: the time once per call,
+    the message id as a native UUID where the database has the type (PostgreSQL),
+    else as its 32 hex digits (SQLite, Django's UUIDField form).
     """
+    envelopes = list(envelopes)
     at = connection.ops.adapt_datetimefield_value(now)
-    message_id_field = QueueMessage._meta.get_field("message_id")
+    native_uuid = connection.features.has_native_uuid_field
     rows = []
-    for envelope in envelopes:
-        message_id = uuid.uuid4()
+    for envelope, message_id in zip(envelopes, random_uuid4s(len(envelopes)), strict=True):
         rows.append(
             (
-                str(message_id),
-                message_id_field.get_db_prep_value(message_id, connection),
+                message_id,
+                uuid.UUID(message_id) if native_uuid else message_id.replace("-", ""),
                 envelope.to_json(),
                 QueueMessage.STATE_READY,
                 at,
