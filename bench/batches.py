@@ -220,7 +220,11 @@ def measure_server(base_url: str, plan: Plan) -> list[dict]:
 
 def measure(workspace, backend: str, plan: Plan) -> list[dict]:
     """The rows for one backend, on a gunicorn of their own (a fresh database, as every phase)."""
+    from bench.environment import Probe
+
     env = workspace.phase_env(backend, f"batches-{backend}")
+    with Probe(env, workspace.log(f"probe-batches-{backend}")) as probe:
+        probe.call("setup")  # a fresh Pub/Sub project has no topic yet
     server = Gunicorn(f"api-batches-{backend}", env, workspace.log(f"api-batches-{backend}"))
     try:
         server.start()

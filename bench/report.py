@@ -163,6 +163,30 @@ def evaluate(results: dict) -> list[dict]:
                     )
                 errors = row["errors"]
                 check("1", issue, f"{what}: errors", errors, "0", lambda e=errors: e == 0)
+    durable = next(
+        (row for row in closed_loop.get("embedded", []) if row["variant"] == DURABLE_BATCH_CEILING),
+        None,
+    )
+    for row in results.get("batches", {}).get("embedded", []):
+        # The batches section's rows (bench/batches.py) against the durable batch ceiling of
+        # the same run's closed loop, both at the same connection count.
+        if durable is None or durable["connections"] != row["connections"] or not durable["rps"]:
+            continue
+        batch_rows += 1
+        ratio = round(row["logs_per_second"] / logs_per_second(durable), 3)
+        what = f"batch {row['route']} {row['kind']} embedded @{row['connections']}"
+        check(
+            "1",
+            19,
+            f"{what}: share of the durable batch ceiling, logs/s",
+            ratio,
+            f">= {BATCH_SHARE:.0%}",
+            lambda r=ratio: r >= BATCH_SHARE,
+        )
+        p99 = row["p99_ms"]
+        check("1", 19, f"{what}: p99 ms", p99, f"<= {BATCH_P99_MS}", lambda p=p99: p <= BATCH_P99_MS)
+        refused = row["errors"] + row["unavailable"]
+        check("1", 19, f"{what}: errors and 503s", refused, "0", lambda e=refused: e == 0)
     if closed_loop and not batch_rows:
         not_measured(
             "1",

@@ -115,3 +115,47 @@ def test_the_report_prints_each_row_with_its_ratio_and_each_target_as_met_or_mis
     assert "62% of durable batch" in printed
     assert "125,000" in printed  # the batch row's logs/s
     assert " met" in printed and " missed" in printed
+
+
+def batch_section_row(kind, *, logs_per_second, p99_ms=200.0, errors=0, unavailable=0, connections=8):
+    return {
+        "kind": kind,
+        "route": "/ingest",
+        "records_per_request": 500,
+        "connections": connections,
+        "seconds": 15,
+        "requests": 100,
+        "logs_per_second": logs_per_second,
+        "requests_per_second": logs_per_second / 500,
+        "p50_ms": 100.0,
+        "p99_ms": p99_ms,
+        "errors": errors,
+        "unavailable": unavailable,
+    }
+
+
+def test_the_batches_sections_rows_are_held_to_the_durable_batch_ceiling_of_the_same_run():
+    rows = closed_loop()
+    rows["embedded"] = [r for r in rows["embedded"] if r["bound"] != DURABLE_BATCH_CEILING]  # ceiling kept
+    results = {
+        "closed_loop": rows,
+        "batches": {
+            "embedded": [
+                batch_section_row("ndjson", logs_per_second=120_000.0),
+                batch_section_row("json array", logs_per_second=80_000.0, p99_ms=300.0, unavailable=2),
+            ],
+            "pubsub": [batch_section_row("ndjson", logs_per_second=5_000.0)],
+        },
+    }
+
+    checks = {check["what"]: check for check in evaluate(results)}
+
+    fast, slow = "batch /ingest ndjson embedded @8", "batch /ingest json array embedded @8"
+    assert checks[f"{fast}: share of the durable batch ceiling, logs/s"]["value"] == 0.6  # of 200,000
+    assert checks[f"{fast}: share of the durable batch ceiling, logs/s"]["met"] is True
+    assert checks[f"{slow}: share of the durable batch ceiling, logs/s"]["met"] is False
+    assert checks[f"{slow}: p99 ms"]["met"] is False
+    assert checks[f"{slow}: errors and 503s"]["met"] is False
+    assert checks[f"{fast}: errors and 503s"]["met"] is True
+    assert not any("not measured" in what for what in checks)
+    assert not any("pubsub @8: share" in what for what in checks)
