@@ -108,6 +108,8 @@ class _TtlCache:
 
 _tenants = _TtlCache()
 _keys = _TtlCache()
+# What ``_tenants`` holds for a tenant looked up with ``remember_unknown`` and not found.
+_UNKNOWN_TENANT = object()
 
 
 def clear_auth_caches() -> None:
@@ -141,19 +143,32 @@ def _policy_of(tenant: Tenant) -> TenantPolicy:
     )
 
 
-def tenant_policy(tenant_id: str, *, register: bool = False) -> TenantPolicy | None:
+def tenant_policy(
+    tenant_id: str, *, register: bool = False, remember_unknown: bool = False
+) -> TenantPolicy | None:
     """The tenant's policy from the cache, else the database; None if unknown.
 
     With ``register`` an unknown tenant is created with the default rate (open mode:
     tenants are registered on first sight), while fewer than ``INGEST_OPEN_MAX_TENANTS``
     exist; past that, ``TenantLimitReached`` (403).
+
+    With ``remember_unknown`` (the worker's per-log lookups) a tenant the registry
+    does not hold is remembered as unknown for the cache time too, instead of one
+    query for every one of its logs; other callers never take that answer from the
+    cache (a tenant just created by another process is found at once), and a
+    tenant created in this process is forgotten by its post_save.
     """
     policy = _tenants.get(tenant_id)
-    if policy is not None:
+    if policy is _UNKNOWN_TENANT:
+        if remember_unknown and not register:
+            return None
+    elif policy is not None:
         return policy
     tenant = Tenant.objects.filter(pk=tenant_id).first()
     if tenant is None:
         if not register:
+            if remember_unknown:
+                _tenants.set(tenant_id, _UNKNOWN_TENANT)
             return None
         tenant = _register(tenant_id)
     policy = _policy_of(tenant)

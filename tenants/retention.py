@@ -42,7 +42,7 @@ def retention_of(
 
 def retention_for(tenant_id: str, received_at: datetime) -> Retention:
     """The tenant's retention for a log received at ``received_at`` (from the cached tenant policy)."""
-    policy = tenant_policy(tenant_id)
+    policy = tenant_policy(tenant_id, remember_unknown=True)
     if policy is None:
         return KEEP_FOREVER
     return retention_of(
