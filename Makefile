@@ -76,7 +76,7 @@ bench-tools:
 		apt-get install -y wrk >/dev/null 2>&1 || { apt-get update >/dev/null && apt-get install -y wrk; }; }
 
 .PHONY: bench
-bench: install bench-tools ## Benchmark API, worker and workload against issue 8's targets (~14 min)
+bench: install bench-tools ## Benchmark API, worker and workload against the targets (~20 min)
 	$(PY) -m bench
 
 .PHONY: bench-quick
