@@ -29,10 +29,6 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-def _compact_json(payload: dict) -> str:
-    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-
-
 @dataclass(frozen=True)
 class LogEnvelope:
     tenant_id: str
@@ -73,14 +69,10 @@ class LogEnvelope:
         try:
             return orjson.dumps(payload)
         except TypeError:
-            return _compact_json(payload).encode("utf-8")
+            return json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
     def to_json(self) -> str:
-        payload = self.to_dict()
-        try:
-            return orjson.dumps(payload).decode("utf-8")
-        except TypeError:
-            return _compact_json(payload)
+        return self.to_bytes().decode("utf-8")
 
     @classmethod
     def from_dict(cls, payload: dict) -> LogEnvelope:

@@ -136,15 +136,9 @@ class DatabaseQueue(BaseQueue):
             QueueMessage.objects.filter(
                 state=QueueMessage.STATE_DEAD, tenant_id=envelope.tenant_id, log_id=envelope.log_id
             ).delete()
-            now = timezone.now()
-            message = QueueMessage.objects.create(
-                payload=envelope.to_json(),
-                available_at=now,
-                published_at=now,
-                tenant_id=envelope.tenant_id,
-                log_id=envelope.log_id,
-            )
-        return str(message.message_id)
+            rows = _new_rows([envelope], timezone.now())
+            insert_new_rows(rows)
+        return rows[0][0]
 
     @_unavailable_on_database_error
     def pull(self, max_messages: int, lease_seconds: float) -> list[ReceivedMessage]:
