@@ -24,7 +24,6 @@ from django.db.models import Count, F, Max, Q
 from django.db.models.functions import TruncMinute
 from django.utils import timezone
 
-from core.cursors import decode_cursor, encode_cursor
 from core.envelope import LogEnvelope
 from core.records import (
     KEEP_FOREVER,
@@ -45,11 +44,11 @@ from tenants.models import StoredLog
 from tenants.stores.base import BaseLogStore, StoreUnavailable
 from tenants.stores.database_lifecycle import DatabaseLifecycle
 from tenants.stores.database_rows import (
-    MAX_PAGE_SIZE,
     MAX_WRITE_ROUNDS,
     bounded,
     close_if_broken,
     new_row_fields,
+    newest_first_page,
     record_of,
     unavailable_as_store_error,
 )
@@ -264,33 +263,15 @@ class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
         limit: int = 50,
         cursor: str | None = None,
     ) -> LogPage:
-        """Keyset pagination on ``(received_at, log_id)``, newest first.
-
-        ``received_after`` is inclusive and ``received_before`` exclusive. A
-        ``cursor`` this store did not issue raises ValueError; an unknown
-        ``status`` too.
-        """
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-        rows = self._objects().filter(tenant_id=tenant_id)
-        if status is not None:
-            rows = rows.filter(status=status)
-        if received_after is not None:
-            rows = rows.filter(received_at__gte=received_after)
-        if received_before is not None:
-            rows = rows.filter(received_at__lt=received_before)
-        if cursor:
-            last_received_at, last_log_id = decode_cursor(cursor)
-            rows = rows.filter(
-                Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
-            )
-        page = list(rows.order_by("-received_at", "-log_id")[: limit + 1])
-        records = [record_of(row) for row in page[:limit]]
-        next_cursor = None
-        if len(page) > limit:
-            last = records[-1]
-            next_cursor = encode_cursor(last.received_at, last.log_id)
+        """Keyset pagination on ``(received_at, log_id)``, newest first (``newest_first_page``)."""
+        records, next_cursor = newest_first_page(
+            self._objects().filter(tenant_id=tenant_id),
+            status=status,
+            received_after=received_after,
+            received_before=received_before,
+            limit=limit,
+            cursor=cursor,
+        )
         return LogPage(records=records, next_cursor=next_cursor)
 
     @unavailable_as_store_error

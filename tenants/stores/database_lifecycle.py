@@ -10,16 +10,9 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from django.db.models import Q
-
-from core.cursors import decode_cursor, encode_cursor
-from core.records import (
-    STATUSES,
-)
 from tenants.stores.base import LIFECYCLE_BATCH, SearchPage
 from tenants.stores.database_rows import (
-    MAX_PAGE_SIZE,
-    record_of,
+    newest_first_page,
     unavailable_as_store_error,
 )
 
@@ -106,26 +99,14 @@ class DatabaseLifecycle:
         (migration 0004) for a text of three characters or more; SQLite scans the
         tenant's rows, and folds the case of ASCII letters only.
         """
-        if status is not None and status not in STATUSES:
-            raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
-        limit = max(1, min(int(limit), MAX_PAGE_SIZE))
-        rows = self.search_query(tenant_id, text)
-        if status is not None:
-            rows = rows.filter(status=status)
-        if received_after is not None:
-            rows = rows.filter(received_at__gte=received_after)
-        if received_before is not None:
-            rows = rows.filter(received_at__lt=received_before)
-        if cursor:
-            last_received_at, last_log_id = decode_cursor(cursor)
-            rows = rows.filter(
-                Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
-            )
-        page = list(rows[: limit + 1])
-        records = [record_of(row) for row in page[:limit]]
-        next_cursor = None
-        if len(page) > limit:
-            next_cursor = encode_cursor(records[-1].received_at, records[-1].log_id)
+        records, next_cursor = newest_first_page(
+            self.search_query(tenant_id, text),
+            status=status,
+            received_after=received_after,
+            received_before=received_before,
+            limit=limit,
+            cursor=cursor,
+        )
         return SearchPage(records=records, next_cursor=next_cursor)
 
     def search_query(self, tenant_id: str, text: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import ParamSpec, TypeVar
 
 from django.db import (
@@ -17,10 +18,12 @@ from django.db import (
     OperationalError,
     connections,
 )
+from django.db.models import Q, QuerySet
 
-from core.cursors import parse_received_at
+from core.cursors import decode_cursor, encode_cursor, parse_received_at
 from core.envelope import LogEnvelope
 from core.records import (
+    STATUSES,
     LogRecord,
     Retention,
     event_time_of,
@@ -112,3 +115,40 @@ def new_row_fields(envelope: LogEnvelope, retention: Retention) -> dict:
         "expires_at": retention.expires_at,
         "original_text_expires_at": retention.original_text_expires_at if retention.keep_original else None,
     }
+
+
+def newest_first_page(
+    rows: QuerySet,
+    *,
+    status: str | None,
+    received_after: datetime | None,
+    received_before: datetime | None,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[LogRecord], str | None]:
+    """One page of ``rows`` under the read API's filters, newest first, and the next page's cursor.
+
+    Keyset pagination on ``(received_at, log_id)``: ``received_after`` is inclusive,
+    ``received_before`` exclusive. A ``cursor`` this store did not issue raises
+    ValueError; an unknown ``status`` too. ``list_logs`` and ``search_logs`` page alike.
+    """
+    if status is not None and status not in STATUSES:
+        raise ValueError(f"unknown status {status!r}; expected one of {', '.join(STATUSES)}")
+    limit = max(1, min(int(limit), MAX_PAGE_SIZE))
+    if status is not None:
+        rows = rows.filter(status=status)
+    if received_after is not None:
+        rows = rows.filter(received_at__gte=received_after)
+    if received_before is not None:
+        rows = rows.filter(received_at__lt=received_before)
+    if cursor:
+        last_received_at, last_log_id = decode_cursor(cursor)
+        rows = rows.filter(
+            Q(received_at__lt=last_received_at) | Q(received_at=last_received_at, log_id__lt=last_log_id)
+        )
+    page = list(rows.order_by("-received_at", "-log_id")[: limit + 1])
+    records = [record_of(row) for row in page[:limit]]
+    next_cursor = None
+    if len(page) > limit:
+        next_cursor = encode_cursor(records[-1].received_at, records[-1].log_id)
+    return records, next_cursor

@@ -6,8 +6,7 @@ import pytest
 from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
-from tenants.stores import StoreUnavailable, get_store
-from tenants.stores import database as database_store
+from tenants.stores import StoreUnavailable, database_rows, get_store
 from tenants.stores.database import DatabaseLogStore
 from tenants.tests.store_contract import BASE_TIME, fail, make_envelope, new_tenant_id, process
 
@@ -89,7 +88,7 @@ def test_a_page_is_one_keyset_query_without_offset(db):
 
 
 def test_page_size_is_capped(db, monkeypatch):
-    monkeypatch.setattr(database_store, "MAX_PAGE_SIZE", 3)
+    monkeypatch.setattr(database_rows, "MAX_PAGE_SIZE", 3)
     store = DatabaseLogStore()
     tenant = new_tenant_id()
     for index in range(5):
@@ -133,3 +132,16 @@ def test_overlong_ids_are_cut_to_their_columns_instead_of_failing_the_write(db):
 
     record = store.get(tenant, "log-1")
     assert (len(record.request_id), len(record.message_id)) == (200, 200)
+
+
+def test_search_pages_are_capped_as_list_pages_are(db, monkeypatch):
+    monkeypatch.setattr(database_rows, "MAX_PAGE_SIZE", 3)
+    store = DatabaseLogStore()
+    tenant = new_tenant_id()
+    for index in range(5):
+        process(store, make_envelope(tenant, f"log-{index}"))
+
+    page = store.search_logs(tenant, "REDACTED", limit=10_000)
+
+    assert len(page.records) == 3
+    assert page.next_cursor is not None
