@@ -70,7 +70,14 @@ def parse_json_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
     if not document:
         raise InvalidRequest("The batch is empty; send at least one log object.")
     _check_count(len(document), limits)
-    return ParsedBatch.collect([_outcome(item, index, limits) for index, item in enumerate(document)])
+    items: list[tuple[int, IntakeRecord]] = []
+    errors: list[RecordError] = []
+    for index, item in enumerate(document):
+        try:
+            items.append((index, record_from_object(item, limits)))
+        except RecordInvalid as invalid:
+            errors.append(RecordError(index, invalid.code, invalid.detail))
+    return ParsedBatch(items=tuple(items), errors=tuple(errors))
 
 
 def parse_ndjson_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
@@ -82,19 +89,44 @@ def parse_ndjson_body(body: bytes, limits: IntakeLimits) -> ParsedBatch:
     if not lines:
         raise InvalidRequest("The batch is empty; send one JSON log object per line.")
     _check_count(len(lines), limits)
-    outcomes: list[IntakeRecord | RecordError] = []
+    items: list[tuple[int, IntakeRecord]] = []
+    errors: list[RecordError] = []
     for index, (number, line) in enumerate(lines):
-        where = f"line {number}: "
         try:
-            document = load_json(line.decode("utf-8"))
+            document = _load_line(line)
         except UnicodeDecodeError as exc:
-            outcomes.append(RecordError(index, INVALID_JSON, f"{where}not valid UTF-8 (byte {exc.start})."))
+            errors.append(
+                RecordError(index, INVALID_JSON, f"line {number}: not valid UTF-8 (byte {exc.start}).")
+            )
             continue
         except ValueError as exc:
-            outcomes.append(RecordError(index, INVALID_JSON, f"{where}malformed JSON: {exc}"))
+            errors.append(RecordError(index, INVALID_JSON, f"line {number}: malformed JSON: {exc}"))
             continue
-        outcomes.append(_outcome(document, index, limits, where))
-    return ParsedBatch.collect(outcomes)
+        try:
+            items.append((index, record_from_object(document, limits)))
+        except RecordInvalid as invalid:
+            errors.append(RecordError(index, invalid.code, f"line {number}: {invalid.detail}"))
+    return ParsedBatch(items=tuple(items), errors=tuple(errors))
+
+
+def _load_line(line: bytes) -> object:
+    """``load_json(line.decode("utf-8"))``, the common case without the decode.
+
+    orjson reads UTF-8 bytes as it reads their text, and refuses bytes that are not
+    UTF-8; whatever it refuses, or reads with a float that may be an integer, takes
+    the exact way, which raises what that way raises (UnicodeDecodeError, ValueError).
+    """
+    try:
+        document = _orjson_loads(line)
+    except orjson.JSONDecodeError:
+        pass
+    else:
+        if not _holds_a_huge_float(document):
+            return document
+    return load_json(line.decode("utf-8"))
+
+
+_orjson_loads = orjson.loads
 
 
 def _is_ndjson(text: str) -> bool:

@@ -59,6 +59,39 @@ class IntakeRecord:
     attributes: dict[str, Any] = field(default_factory=dict)
 
 
+_new_object = object.__new__
+_set_attribute = object.__setattr__
+
+
+def intake_record(
+    text: str,
+    tenant_id: str | None,
+    log_id: str | None,
+    event_time: str,
+    severity: str,
+    attributes: dict[str, Any],
+) -> IntakeRecord:
+    """``IntakeRecord(...)`` for the parsers, which make one per log: the same value, a third of the cost.
+
+    The frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
+    this sets the instance's dict once (``test_records`` holds it to every field).
+    """
+    record = _new_object(IntakeRecord)
+    _set_attribute(
+        record,
+        "__dict__",
+        {
+            "text": text,
+            "tenant_id": tenant_id,
+            "log_id": log_id,
+            "event_time": event_time,
+            "severity": severity,
+            "attributes": attributes,
+        },
+    )
+    return record
+
+
 @dataclass(frozen=True)
 class RecordError:
     """Why the record at ``index`` was rejected: ``error`` is one of RECORD_ERROR_CODES."""
