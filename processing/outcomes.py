@@ -24,7 +24,7 @@ from django.db import DatabaseError
 
 from core.cursors import parse_received_at
 from core.envelope import LogEnvelope
-from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING
+from core.records import STATUS_DEAD_LETTERED, STATUS_PROCESSED, STATUS_RETRYING, ProcessedLog
 from dataproc_site.observability import metrics
 from processing.pipeline import WorkResult
 from tenants.retention import retention_for
@@ -104,6 +104,47 @@ def record_success(
             attributes=result.attributes,
             retention=retention_of(envelope),
         )
+    return _saved(envelope, result, saved=saved, attempt=attempt)
+
+
+@dataclass(frozen=True)
+class Success:
+    """One first delivery's successful work, waiting to be stored with others (``record_successes``)."""
+
+    envelope: LogEnvelope
+    result: WorkResult
+    message_id: str
+
+
+def record_successes(
+    store: BaseLogStore, successes: list[Success], *, processed_at: datetime
+) -> list[Outcome]:
+    """``record_success`` for several first attempts at once: one ``save_results`` for all.
+
+    ``StoreUnavailable`` propagates (nothing of the batch is then known to be saved).
+    """
+    processed = [
+        ProcessedLog(
+            envelope=success.envelope,
+            modified_data=success.result.modified_data,
+            message_id=success.message_id,
+            processed_at=processed_at,
+            findings=success.result.findings,
+            policy_version=success.result.policy_version,
+            attributes=success.result.attributes,
+            retention=retention_of(success.envelope),
+        )
+        for success in successes
+    ]
+    with metrics.store_write("save_result"):
+        saved = store.save_results(processed)
+    return [
+        _saved(success.envelope, success.result, saved=was_saved, attempt=1)
+        for success, was_saved in zip(successes, saved, strict=True)
+    ]
+
+
+def _saved(envelope: LogEnvelope, result: WorkResult, *, saved: bool, attempt: int) -> Outcome:
     if not saved:  # processed by an earlier delivery or an earlier copy: nothing changed
         return already_processed(envelope, attempt)
     metrics.record_processed(envelope)

@@ -34,7 +34,17 @@ from tenants.stores import STATUS_PROCESSED, BaseLogStore, StoreUnavailable, get
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["ACK", "DEAD_LETTER", "RETRY", "Outcome", "apply_outcome", "decide", "process_message"]
+__all__ = [
+    "ACK",
+    "DEAD_LETTER",
+    "RETRY",
+    "Outcome",
+    "apply_outcome",
+    "decide",
+    "log_outcome",
+    "process_message",
+    "work_on",
+]
 
 # Work shorter than this keeps its database connection; longer work hands it back
 # first (see processing.db). Low, so that a hundred handler threads never hold a
@@ -87,15 +97,9 @@ def _decide(envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, st
     if existing is not None and existing.status == STATUS_PROCESSED:
         return outcomes.already_processed(envelope, existing.attempts)
     attempt = (existing.attempts if existing is not None else 0) + 1
-    if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
-        release_thread_connections()
-    try:
-        with current_work_gate(), metrics.processing_timer():
-            result = pipeline.handle(envelope, attempt=attempt)
-    except StoreUnavailable:
-        raise  # the tenant's policy could not be read: an outage, not the log's failure
-    except Exception as exc:
-        return outcomes.record_failure(store, envelope, error=outcomes.describe(exc), message_id=message_id)
+    result = work_on(envelope, message_id=message_id, attempt=attempt, store=store)
+    if isinstance(result, Outcome):
+        return result
     return outcomes.record_success(
         store,
         envelope,
@@ -104,6 +108,25 @@ def _decide(envelope: LogEnvelope, *, message_id: str, delivery_attempt: int, st
         processed_at=timezone.now(),
         attempt=attempt,
     )
+
+
+def work_on(
+    envelope: LogEnvelope, *, message_id: str, attempt: int, store: BaseLogStore
+) -> pipeline.WorkResult | Outcome:
+    """Run the work on ``envelope``: its result, or the outcome of a failed attempt (recorded).
+
+    ``StoreUnavailable`` (the tenant's policy could not be read) propagates: an
+    outage, not the log's failure.
+    """
+    if pipeline.simulated_work_seconds(envelope.text) >= RELEASE_CONNECTIONS_AFTER_SECONDS:
+        release_thread_connections()
+    try:
+        with current_work_gate(), metrics.processing_timer():
+            return pipeline.handle(envelope, attempt=attempt)
+    except StoreUnavailable:
+        raise
+    except Exception as exc:
+        return outcomes.record_failure(store, envelope, error=outcomes.describe(exc), message_id=message_id)
 
 
 def apply_outcome(queue: BaseQueue, message: ReceivedMessage, outcome: Outcome) -> None:
@@ -131,7 +154,7 @@ def process_message(
             store=store,
         )
         apply_outcome(queue, message, outcome)
-        _log_outcome(message, outcome, time.monotonic() - started)
+        log_outcome(message, outcome, time.monotonic() - started)
         return outcome
 
 
@@ -151,11 +174,12 @@ def expire_message(
                 envelope, delivery_attempt=message.delivery_attempt, error=outcomes.describe(exc)
             )
         apply_outcome(queue, message, outcome)
-        _log_outcome(message, outcome, ran_seconds)
+        log_outcome(message, outcome, ran_seconds)
         return outcome
 
 
-def _log_outcome(message: ReceivedMessage, outcome: Outcome, duration_seconds: float) -> None:
+def log_outcome(message: ReceivedMessage, outcome: Outcome, duration_seconds: float) -> None:
+    """The one line per delivery: ids and outcome, never the text (the caller binds its context)."""
     envelope = message.envelope
     fields = {
         "tenant_id": envelope.tenant_id,

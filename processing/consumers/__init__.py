@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import threading
 
-from processing.consumers.rules import DrainStuck, ExpireHandler, MessageHandler
+from processing.consumers.rules import DrainStuck, ExpireHandler, Grouping, MessageHandler
 from processing.queues.base import BaseQueue
 
-__all__ = ["DrainStuck", "consume"]
+__all__ = ["DrainStuck", "Grouping", "consume"]
 
 
 def consume(
@@ -23,11 +23,14 @@ def consume(
     stop_event: threading.Event,
     idle_exit_seconds: float | None = None,
     expire: ExpireHandler | None = None,
+    grouping: Grouping | None = None,
 ) -> None:
     """Feed ``queue``'s messages to ``handler`` until ``stop_event`` (or, draining, until idle).
 
     ``handler`` acks or nacks each message itself and returns the action taken;
-    ``expire`` is called for a message past its work deadline.
+    ``expire`` is called for a message past its work deadline; ``grouping`` lets
+    the pull loop hand quick messages to one thread together (streaming pull
+    delivers messages one at a time and handles each on its own).
     """
     if getattr(queue, "streaming_pull", False):
         from processing.consumers.streaming import StreamingConsumer
@@ -39,6 +42,11 @@ def consume(
         from processing.consumers.pull import PullConsumer
 
         consumer = PullConsumer(
-            queue, handler, concurrency=concurrency, lease_seconds=lease_seconds, expire=expire
+            queue,
+            handler,
+            concurrency=concurrency,
+            lease_seconds=lease_seconds,
+            expire=expire,
+            grouping=grouping,
         )
     consumer.run(stop_event, idle_exit_seconds=idle_exit_seconds)

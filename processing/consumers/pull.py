@@ -15,6 +15,8 @@ messages in flight in one process. The pulling thread:
 - on stop, gives back (nacks) what was pulled but not started, lets running
   handlers finish within ``WORKER_SHUTDOWN_GRACE_SECONDS`` (still renewing their
   leases) and gives back whatever is still running after that;
+- with a ``grouping``, hands the quick messages of one pull to one handler
+  thread together (``processing.batches``), the others one per thread;
 - stops renewing the lease of a message past its work deadline and records it as
   a failed attempt (``expire``); with ``idle_exit_seconds`` (``run_worker
   --drain``) it returns once nothing is in flight and the queue has stayed empty
@@ -43,6 +45,7 @@ from processing.consumers.rules import (
     DrainStuck,
     DrainWatch,
     ExpireHandler,
+    Grouping,
     MessageHandler,
     give_up,
 )
@@ -101,6 +104,7 @@ class PullConsumer:
         shutdown_grace_seconds: float | None = None,
         expire: ExpireHandler | None = None,
         deadline_seconds: float | None = None,
+        grouping: Grouping | None = None,
     ) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
@@ -119,11 +123,13 @@ class PullConsumer:
             else shutdown_grace_seconds
         )
         self.expire = expire
+        self.grouping = grouping
         self.deadlines = Deadlines(deadline_seconds)
         self.drain: DrainWatch | None = None
         self._lock = threading.Lock()
         self._in_flight: dict[int, _Delivery] = {}
-        self._tasks: stdlib_queue.SimpleQueue[_Delivery | None] = stdlib_queue.SimpleQueue()
+        # One task is the deliveries one handler thread takes together (usually one).
+        self._tasks: stdlib_queue.SimpleQueue[list[_Delivery] | None] = stdlib_queue.SimpleQueue()
         self._wakeup = threading.Event()
         self._keys = itertools.count()
         self._threads: list[threading.Thread] = []
@@ -182,8 +188,7 @@ class PullConsumer:
                         continue
                     pull_failures = 0
                     pulled = len(messages)
-                    for message in messages:
-                        self._dispatch(message)
+                    self._dispatch(messages)
                 if pulled or self.in_flight_count():
                     idle_since = now
                 elif (
@@ -219,12 +224,23 @@ class PullConsumer:
         with self._lock:
             return sum(1 for delivery in self._in_flight.values() if not delivery.expired)
 
-    def _dispatch(self, message: ReceivedMessage) -> None:
-        delivery = _Delivery(key=next(self._keys), message=message)
+    def _dispatch(self, messages: list[ReceivedMessage]) -> None:
+        """Queue ``messages`` for the handlers: the groupable ones as one task, the rest one each."""
+        together: list[_Delivery] = []
+        alone: list[_Delivery] = []
         with self._lock:
-            self._in_flight[delivery.key] = delivery
-            self.delivered += 1
-        self._tasks.put(delivery)
+            for message in messages:
+                delivery = _Delivery(key=next(self._keys), message=message)
+                self._in_flight[delivery.key] = delivery
+                self.delivered += 1
+                if self.grouping is not None and self.grouping.groupable(message):
+                    together.append(delivery)
+                else:
+                    alone.append(delivery)
+        if together:
+            self._tasks.put(together)
+        for delivery in alone:
+            self._tasks.put([delivery])
 
     def _sleep(self, stop_event: threading.Event, seconds: float) -> None:
         """Sleep up to ``seconds``, waking early when a handler finishes or on stop."""
@@ -337,46 +353,60 @@ class PullConsumer:
     def _work(self) -> None:
         while True:
             try:
-                delivery = self._tasks.get(timeout=IDLE_CONNECTION_SECONDS)
+                task = self._tasks.get(timeout=IDLE_CONNECTION_SECONDS)
             except stdlib_queue.Empty:
                 # Idle: hand the connection back before waiting on (see processing.db).
                 # A thread that gets its next message within moments keeps it:
                 # reconnecting for every message is a large share of a quick message's
                 # cost (bench/README.md, worker drain).
                 release_thread_connections()
-                delivery = self._tasks.get()
-            if delivery is None:
+                task = self._tasks.get()
+            if task is None:
                 release_thread_connections()
                 return
             close_old_connections()  # as Django does per request: drop a broken or expired one
             with self._lock:
-                if delivery.abandoned:
-                    continue  # given back at shutdown before it started
-                delivery.started = True
-                delivery.started_at = time.monotonic()
+                # Given back at shutdown before they started: not this thread's any more.
+                group = [delivery for delivery in task if not delivery.abandoned]
+                started_at = time.monotonic()
+                for delivery in group:
+                    delivery.started = True
+                    delivery.started_at = started_at
+            if group:
+                self._handle(group)
+
+    def _handle(self, group: list[_Delivery]) -> None:
+        for delivery in group:
             self.deadlines.started(delivery.key, delivery.message)
-            action = None
-            try:
-                action = self.handler(delivery.message)
-            except Exception:
-                logger.exception(
-                    "message handler raised; giving the message back",
-                    extra={"message_id": delivery.message.message_id},
-                )
+        actions: list[str | None] = [None] * len(group)
+        try:
+            if len(group) == 1:
+                actions = [self.handler(group[0].message)]
+            else:
+                actions = list(self.grouping.handle([delivery.message for delivery in group]))
+        except Exception:
+            logger.exception(
+                "message handler raised; giving the message back",
+                extra={"message_id": group[0].message.message_id, "messages": len(group)},
+            )
+            for delivery in group:
                 self._give_back_after_error(delivery)
-            finally:
+        finally:
+            # Each message's share of the thread's time: a group of quick ones is quick.
+            elapsed = (time.monotonic() - group[0].started_at) / len(group)
+            for delivery, action in zip(group, actions, strict=True):
                 expired = self.deadlines.finished(delivery.key)
                 if self.drain is not None and not expired:
                     self.drain.handled(delivery.message, action if action is not None else "retry")
-                elapsed = time.monotonic() - delivery.started_at
-                with self._lock:
+            with self._lock:
+                for delivery in group:
                     self._in_flight.pop(delivery.key, None)
                     self.handled += 1
                     mean = self.mean_handling_seconds
                     self.mean_handling_seconds = (
                         elapsed if mean is None else mean + HANDLING_MEAN_WEIGHT * (elapsed - mean)
                     )
-                self._wakeup.set()
+            self._wakeup.set()
 
     def _give_back_after_error(self, delivery: _Delivery) -> None:
         try:

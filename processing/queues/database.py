@@ -231,9 +231,7 @@ class DatabaseQueue(BaseQueue):
         deleted = 0
         with write_transaction():
             for token, row_ids in row_ids_by_token.items():
-                deleted += QueueMessage.objects.filter(
-                    id__in=row_ids, lease_token=token, state=QueueMessage.STATE_READY
-                ).delete()[0]
+                deleted += delete_held_rows(token, row_ids)
         if deleted < len(messages):
             logger.info("stale acks ignored", extra={"stale": len(messages) - deleted})
 
@@ -410,6 +408,29 @@ def insert_new_rows(rows: list[tuple]) -> None:
     """
     with connection.cursor() as cursor:
         cursor.executemany(_insert_statement(), [row[1:] for row in rows])
+
+
+def delete_held_rows(token: uuid.UUID, row_ids: list[int]) -> int:
+    """Delete the rows ``row_ids`` still held under ``token`` (an ack); how many were.
+
+    Raw SQL, and the state compared through an expression: given ``state = 'ready'``
+    beside a list of primary keys, SQLite's planner walks the claimable index over
+    the whole backlog (4 ms for 16 rows of a 20,000-row backlog, against 0.3 ms by
+    primary key), as it would for the claim's update.
+    """
+    quote = connection.ops.quote_name
+    column = {
+        name: quote(QueueMessage._meta.get_field(name).column) for name in ("id", "lease_token", "state")
+    }
+    placeholders = ", ".join(["%s"] * len(row_ids))
+    sql = (
+        f"DELETE FROM {quote(QueueMessage._meta.db_table)} WHERE {column['id']} IN ({placeholders})"  # noqa: S608 (the model's own table and columns; values are bound)
+        f" AND {column['lease_token']} = %s AND COALESCE({column['state']}, '') = %s"
+    )
+    lease_token = QueueMessage._meta.get_field("lease_token").get_db_prep_value(token, connection)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*row_ids, lease_token, QueueMessage.STATE_READY])
+        return cursor.rowcount
 
 
 def _new_rows(envelopes: Iterable[LogEnvelope], now: datetime) -> list[tuple]:

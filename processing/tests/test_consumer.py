@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from processing.consumers import DrainStuck, consume
+from processing.consumers import DrainStuck, Grouping, consume
 from processing.consumers.pull import PullConsumer
 from processing.queues.base import QueueUnavailable
 from processing.queues.memory import MemoryQueue
@@ -215,8 +215,7 @@ def test_messages_pulled_but_not_started_are_given_back_on_stop():
     queue.publish_many([make_envelope() for _ in range(3)])
     consumer = PullConsumer(queue, lambda message: None, concurrency=3, lease_seconds=30)
     # Dispatch without handler threads: the messages are pulled but never start.
-    for message in queue.pull(3, 30):
-        consumer._dispatch(message)
+    consumer._dispatch(queue.pull(3, 30))
 
     consumer._shut_down()
 
@@ -421,3 +420,58 @@ def test_drain_waits_out_ordinary_retries_that_end_in_success(memory_queue):
     )
 
     assert seen == [1, 2, 3]
+
+
+# -- grouping: quick messages of one pull on one handler thread -------------------------
+
+
+class GroupRecorder:
+    """A batch handler that acks each message and remembers the groups it was given."""
+
+    def __init__(self, queue, *, fail: bool = False):
+        self.queue = queue
+        self.fail = fail
+        self.groups: list[list[str]] = []
+
+    def __call__(self, messages):
+        self.groups.append([message.envelope.text for message in messages])
+        if self.fail:
+            raise RuntimeError("batch handler bug")
+        for message in messages:
+            self.queue.ack(message)
+        return ["ack"] * len(messages)
+
+
+def test_the_quick_messages_of_a_pull_reach_one_handler_together_and_the_rest_alone():
+    queue = MemoryQueue()
+    queue.publish_many([make_envelope(text) for text in ("quick 1", "slow", "quick 2", "quick 3")])
+    alone = Recorder(queue)
+    together = GroupRecorder(queue)
+    grouping = Grouping(handle=together, groupable=lambda message: message.envelope.text.startswith("quick"))
+    consumer = PullConsumer(queue, alone, concurrency=8, lease_seconds=30, grouping=grouping)
+
+    consumer.run(threading.Event(), idle_exit_seconds=0.2)
+
+    assert together.groups == [["quick 1", "quick 2", "quick 3"]]
+    assert len(alone.seen) == 1
+    assert consumer.handled == 4
+    assert queue.stats().depth == 0
+
+
+def test_a_group_whose_handler_raises_is_given_back_whole():
+    queue = MemoryQueue()
+    queue.publish_many([make_envelope(f"quick {n}") for n in range(3)])
+    together = GroupRecorder(queue, fail=True)
+    grouping = Grouping(handle=together, groupable=lambda message: True)
+    consumer = PullConsumer(queue, Recorder(queue), concurrency=8, lease_seconds=30, grouping=grouping)
+    stop = threading.Event()
+    thread = run_in_thread(consumer, stop)
+
+    assert wait_for(lambda: consumer.handled == 3)
+    stop.set()
+    thread.join(SOON)
+
+    assert len(together.groups) == 1
+    # Given back after the handler-error delay, not lost and not retried in a hot loop.
+    assert queue.stats().depth == 3
+    assert queue.pull(10, 30) == []

@@ -154,7 +154,7 @@ def test_ack_nack_and_extend_on_a_database_error_raise_queue_unavailable():
     queue.publish(make_envelope())
     [message] = queue.pull(1, 30)
 
-    with mock.patch("processing.queues.database.QueueMessage.objects.filter", side_effect=DATABASE_DOWN):
+    with mock.patch.object(connection, "cursor", side_effect=DATABASE_DOWN):
         for operation in (queue.ack, queue.nack, queue.dead_letter, lambda m: queue.extend_lease(m, 30)):
             with pytest.raises(QueueUnavailable):
                 operation(message)
@@ -331,6 +331,40 @@ def test_every_statement_of_a_claim_searches_an_index_and_sorts_nothing():
         assert steps, plan
         assert all(step.startswith("SEARCH") for step in steps), plan
         assert not any("TEMP B-TREE" in step for step in plan), plan
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="SQLite's EXPLAIN QUERY PLAN")
+def test_an_ack_deletes_by_primary_key_whatever_the_backlog():
+    queue = DatabaseQueue()
+    queue_backlog("tenant-a", 300)
+    claimed = queue.pull(16, 30)
+
+    with CaptureQueriesContext(connection) as statements:
+        queue.ack_many(claimed)
+
+    [delete] = [
+        statement["sql"] for statement in statements.captured_queries if statement["sql"].startswith("DELETE")
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN QUERY PLAN {delete}")
+        plan = [row[-1] for row in cursor.fetchall()]
+    # Not the claimable index over the whole backlog (the planner's pick for "state = ?").
+    assert plan and all("PRIMARY KEY" in step for step in plan), plan
+    assert queue.depth() == 300 - 16
+
+
+def test_an_ack_under_a_stale_lease_deletes_nothing():
+    queue = DatabaseQueue()
+    queue.publish(make_envelope())
+    [stale] = queue.pull(1, 30)
+    queue.nack(stale)
+    [current] = queue.pull(1, 30)
+
+    queue.ack_many([stale])
+
+    assert queue.depth() == 1
+    queue.ack_many([current])
+    assert queue.depth() == 0
 
 
 # -- depth, for intake's queue-depth caps and the per-tenant gauge ----------------------------

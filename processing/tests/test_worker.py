@@ -241,15 +241,16 @@ def test_a_store_failing_while_saving_the_result_retries(memory_store):
 
 
 def test_the_database_store_being_unreachable_is_a_retry(db):
-    from django.db import OperationalError
+    from django.db import OperationalError, connection
 
     from tenants.stores.database import DatabaseLogStore
 
     envelope = make_envelope()
-    with mock.patch("tenants.stores.database.StoredLog.objects.using", side_effect=OperationalError("down")):
+    with mock.patch.object(connection, "cursor", side_effect=OperationalError("down")):
         outcome = deliver(envelope, DatabaseLogStore())
 
     assert outcome.action == RETRY
+    assert DatabaseLogStore().get(envelope.tenant_id, envelope.log_id) is None
 
 
 def test_a_failure_after_another_delivery_processed_the_log_acks(memory_store):

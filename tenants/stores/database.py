@@ -42,6 +42,7 @@ from dataproc_site.coalescing import Coalescer
 from dataproc_site.transactions import write_transaction
 from tenants.models import StoredLog
 from tenants.stores.base import BaseLogStore, StoreUnavailable
+from tenants.stores.database_insert import insert_new_rows
 from tenants.stores.database_lifecycle import DatabaseLifecycle
 from tenants.stores.database_rows import (
     MAX_WRITE_ROUNDS,
@@ -101,10 +102,10 @@ class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
         A row that exists (a retried log, a redelivery) fails the insert on the
         unique constraint, and the batch is then saved result by result.
         """
-        rows = [StoredLog(**self._processed_row(result)) for result in results]
+        rows = [self._processed_row(result) for result in results]
         try:
             with write_transaction(using=self.using):
-                self._objects().bulk_create(rows)
+                insert_new_rows(self.using, rows)
         except IntegrityError:
             return [self._save_one(result) for result in results]
         return [True] * len(rows)

@@ -29,7 +29,8 @@ from collections import Counter
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from processing.consumers import DrainStuck, consume
+from processing.batches import groupable, process_batch
+from processing.consumers import DrainStuck, Grouping, consume
 from processing.metrics_server import DEFAULT_HOST as DEFAULT_METRICS_HOST
 from processing.metrics_server import start_metrics_server
 from processing.queues import get_queue
@@ -125,6 +126,7 @@ class Command(BaseCommand):
                 stop_event=self.shutdown,
                 idle_exit_seconds=options["drain_idle_seconds"] if options["drain"] else None,
                 expire=self.expire_one,
+                grouping=Grouping(handle=self.process_group, groupable=groupable),
             )
             if not self.shutdown.is_set():
                 stop_reason = "drained"
@@ -170,6 +172,13 @@ class Command(BaseCommand):
         with self._outcomes_lock:
             self.outcomes[outcome.action] += 1
         return outcome.action
+
+    def process_group(self, messages: list[ReceivedMessage]) -> list[str]:
+        """Handle several quick messages of one pull together (``processing.batches``)."""
+        actions = [outcome.action for outcome in process_batch(self.queue, messages)]
+        with self._outcomes_lock:
+            self.outcomes.update(actions)
+        return actions
 
     def expire_one(self, message: ReceivedMessage, ran_seconds: float) -> None:
         """A message past its work deadline (the consumer calls this once per such message)."""
