@@ -36,20 +36,19 @@ def is_valid_identifier(value: object) -> bool:
 def random_uuid4s(count: int) -> list[str]:
     """``count`` random UUIDs (version 4) in their canonical text form, as ``str(uuid.uuid4())``.
 
-    The random bytes of all of them are read at once and formatted directly:
-    a batch of 500 logs needs a thousand (log and message ids), and ``uuid4()``
-    builds a ``UUID`` object around each.
+    The random bytes of all of them are read and turned into hex digits at once, and
+    each UUID is cut from those digits: a batch of 500 logs needs a thousand (log and
+    message ids), and ``uuid4()`` builds a ``UUID`` object around each.
     """
-    randomness = os.urandom(16 * count)
-    uuids = []
-    for start in range(0, 16 * count, 16):
-        digits = randomness[start : start + 16].hex()
-        uuids.append(
-            f"{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-"
-            f"{_VARIANT_DIGITS[int(digits[16], 16) & 3]}{digits[17:20]}-{digits[20:]}"
-        )
-    return uuids
+    digits = os.urandom(16 * count).hex()
+    variant = _VARIANT_DIGIT
+    return [
+        f"{digits[start : start + 8]}-{digits[start + 8 : start + 12]}-4{digits[start + 13 : start + 16]}-"
+        f"{variant[digits[start + 16]]}{digits[start + 17 : start + 20]}-{digits[start + 20 : start + 32]}"
+        for start in range(0, 32 * count, 32)
+    ]
 
 
-# RFC 4122's variant: the top two bits of byte 8 are 10, so its first hex digit is 8-b.
-_VARIANT_DIGITS = "89ab"
+# RFC 4122's variant: the top two bits of byte 8 are 10, so its first hex digit is 8-b
+# (the random digit's two low bits kept).
+_VARIANT_DIGIT = {f"{number:x}": "89ab"[number & 3] for number in range(16)}

@@ -37,6 +37,7 @@ from ingest.admission import Admitted, NoRecordAccepted
 from ingest.formats import otlp
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import ParsedBatch
+from ingest.responses import json_response
 from ingest.serializers import (
     ACCEPTED_RESPONSE_SCHEMA,
     INGEST_JSON_SCHEMA,
@@ -222,7 +223,7 @@ class IngestView(TenantApiView):
         },
         tags=["ingest"],
     )
-    def post(self, request: Request) -> Response:
+    def post(self, request: Request) -> HttpResponse:
         media_type = uploads.media_type_of(request, uploads.INGEST_MEDIA_TYPES)
         uploads.check_content_encoding(request)
         default_tenant = default_tenant_of(request)
@@ -247,8 +248,8 @@ class IngestView(TenantApiView):
             return Response(body, status=refused.status_code)
         items = accepted.items()
         if batch.single:
-            return Response({"status": "accepted", **items[0]}, status=202)
-        return Response(
+            return json_response({"status": "accepted", **items[0]}, status=202)
+        return json_response(
             {
                 "status": "accepted",
                 "accepted": len(items),

@@ -51,3 +51,38 @@ def test_an_integer_past_64_bits_is_written_as_json_writes_it():
     value = envelope(attributes={"huge": 2**70})
     assert json.loads(value.to_bytes())["attributes"]["huge"] == 2**70
     assert LogEnvelope.from_json(value.to_json()) == value
+
+
+# The dataclass as the decorator would make it, with its generated __init__.
+GENERATED = dataclasses.make_dataclass(
+    "GeneratedEnvelope",
+    [(field.name, field.type, field) for field in dataclasses.fields(LogEnvelope)],
+    frozen=True,
+)
+
+
+def test_init_sets_every_field_in_order_as_the_generated_one_does():
+    fields = dataclasses.asdict(envelope())
+    assert vars(LogEnvelope(**fields)) == vars(GENERATED(**fields))
+    assert list(vars(LogEnvelope(**fields))) == [field.name for field in dataclasses.fields(LogEnvelope)]
+    positional = list(fields.values())
+    assert LogEnvelope(*positional) == LogEnvelope(**fields)
+
+
+def test_init_defaults_are_the_fields_defaults():
+    made = LogEnvelope(tenant_id="acme", log_id="1", source=SOURCE_JSON, text="t")
+    generated = GENERATED(tenant_id="acme", log_id="1", source=SOURCE_JSON, text="t")
+    assert {**vars(made), "received_at": None} == {**vars(generated), "received_at": None}
+    assert made.received_at.endswith("+00:00")
+    assert len(made.received_at) == len(generated.received_at) == len("2026-12-01T10:00:00.000000+00:00")
+    other = LogEnvelope(tenant_id="acme", log_id="2", source=SOURCE_JSON, text="t")
+    assert made.attributes is not other.attributes
+    assert (
+        LogEnvelope(tenant_id="a", log_id="1", source=SOURCE_JSON, text="t", received_at=None).received_at
+        is None
+    )
+
+
+def test_an_envelope_stays_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        envelope().text = "changed"

@@ -34,3 +34,12 @@ def test_random_uuid4s_are_canonical_version_4_uuids():
 
 def test_random_uuid4s_of_nothing_is_empty():
     assert random_uuid4s(0) == []
+
+
+def test_random_uuid4s_are_the_uuids_of_their_random_bytes(monkeypatch):
+    randomness = bytes(range(256))[:160] + bytes(range(255, 95, -1))
+    monkeypatch.setattr("core.identifiers.os.urandom", lambda size: randomness[:size])
+    expected = [
+        str(uuid.UUID(bytes=randomness[start : start + 16], version=4)) for start in range(0, 320, 16)
+    ]
+    assert random_uuid4s(20) == expected
