@@ -7,7 +7,8 @@ hand-offs of sixteen threads taking turns at one GIL to share them
 (``dataproc_site.coalescing``). The pull consumer therefore hands the messages of
 one claim whose work is quick (``groupable``) to one thread, which runs the work on
 each in turn, stores every success with one ``save_results`` and acks them with one
-``ack_many`` (docs/performance.md, "Worker").
+``ack_many``, in one transaction when both are the same database (docs/performance.md,
+"Worker").
 
 Each delivery keeps the outcome it would have had alone: its own log line with its
 request id and trace, its metrics, a failure recorded and retried (or dead-lettered)
@@ -17,16 +18,19 @@ first, and messages with real simulated work take ``process_message`` one by one
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 
+from django.db import DatabaseError
 from django.utils import timezone
 
 from dataproc_site.observability import metrics
 from dataproc_site.observability.context import bound_to_envelope
+from dataproc_site.transactions import write_transaction
 from processing import outcomes, pipeline
 from processing.outcomes import ACK, Outcome, Success
-from processing.queues.base import BaseQueue, ReceivedMessage
+from processing.queues.base import BaseQueue, QueueUnavailable, ReceivedMessage
 from processing.worker import apply_outcome, log_outcome, process_message, work_on
 from tenants.stores import BaseLogStore, StoreUnavailable, get_store
 
@@ -75,11 +79,8 @@ def process_batch(
                 _Worked(position, message, Success(message.envelope, result, message.message_id), started)
             )
     if worked:
-        for item, outcome in zip(worked, _store_all(store, worked), strict=True):
+        for item, outcome in zip(worked, _store_and_ack(queue, store, worked), strict=True):
             answers[item.position] = outcome
-        acked = [item.message for item in worked if answers[item.position].action == ACK]
-        if acked:
-            queue.ack_many(acked)
         for item in worked:
             outcome = answers[item.position]
             if outcome.action != ACK:
@@ -98,6 +99,30 @@ def _work(message: ReceivedMessage, store: BaseLogStore) -> pipeline.WorkResult 
             return outcomes.store_unavailable(envelope, delivery_attempt=1, error=outcomes.describe(exc))
 
 
+def _store_and_ack(queue: BaseQueue, store: BaseLogStore, worked: list[_Worked]) -> list[Outcome]:
+    """One ``save_results`` for every success, then one ``ack_many`` for those stored.
+
+    When the queue and the store write to the same database (the embedded
+    backends), both happen in one transaction: one commit less per batch, and a
+    result is never stored without its message acked or the other way round. A
+    store or queue outage then undoes both, and every message is retried later.
+    """
+    shared = queue.database_alias is not None and queue.database_alias == store.database_alias
+    try:
+        with write_transaction(using=queue.database_alias) if shared else contextlib.nullcontext():
+            stored = _store_all(store, worked)
+            acked = [
+                item.message for item, outcome in zip(worked, stored, strict=True) if outcome.action == ACK
+            ]
+            if acked:
+                queue.ack_many(acked)
+    except (DatabaseError, QueueUnavailable) as exc:
+        if not shared:
+            raise  # the results are stored; the consumer gives the messages back (a redelivery acks)
+        return _retry_all(worked, exc)
+    return stored
+
+
 def _store_all(store: BaseLogStore, worked: list[_Worked]) -> list[Outcome]:
     """One ``save_results`` for every success; a store outage retries each of them later."""
     try:
@@ -105,11 +130,15 @@ def _store_all(store: BaseLogStore, worked: list[_Worked]) -> list[Outcome]:
             store, [item.success for item in worked], processed_at=timezone.now()
         )
     except StoreUnavailable as exc:
-        error = outcomes.describe(exc)
-        return [
-            outcomes.store_unavailable(item.message.envelope, delivery_attempt=1, error=error)
-            for item in worked
-        ]
+        return _retry_all(worked, exc)
+
+
+def _retry_all(worked: list[_Worked], error: Exception) -> list[Outcome]:
+    described = outcomes.describe(error)
+    return [
+        outcomes.store_unavailable(item.message.envelope, delivery_attempt=1, error=described)
+        for item in worked
+    ]
 
 
 def _finish(queue: BaseQueue, message: ReceivedMessage, outcome: Outcome, started: float) -> None:

@@ -68,6 +68,10 @@ REFILL_WAIT_SECONDS = 0.02
 # next claim (bench/README.md, worker drain).
 # Slower messages are pulled only for idle handlers, as above.
 QUICK_HANDLING_SECONDS = 0.05
+# While messages are quick and grouped (one handler thread works on a pull's worth in
+# turn), a pull takes up to this many: the claim, the store write and the ack, each
+# with its commit, are then shared by more logs (docs/performance.md, "Worker").
+GROUP_PULL_MESSAGES = 64
 # Weight of the newest message in the running mean of handling times.
 HANDLING_MEAN_WEIGHT = 0.1
 # A handler thread that has waited this long for its next message hands its
@@ -115,6 +119,7 @@ class PullConsumer:
         self.concurrency = concurrency
         self.lease_seconds = lease_seconds
         self.batch_size = batch_size or min(concurrency, 100)
+        self.group_pull_size = max(self.batch_size, GROUP_PULL_MESSAGES) if grouping else self.batch_size
         self.poll_interval = poll_interval
         self.renew_interval = renew_interval or lease_seconds / 3
         self.shutdown_grace_seconds = (
@@ -152,7 +157,6 @@ class PullConsumer:
         idle_since = now
         next_renewal = now + self.renew_interval
         pull_failures = 0
-        refill = max(1, self.batch_size // 4)
         last_pull = float("-inf")
         try:
             while not stop_event.is_set():
@@ -164,7 +168,9 @@ class PullConsumer:
                     next_renewal = now + self.renew_interval
                 in_flight = self.in_flight_count()
                 capacity = self.capacity()
-                requested = min(capacity - in_flight, self.batch_size)
+                pull_size = self.pull_size()
+                requested = min(capacity - in_flight, pull_size)
+                refill = max(1, pull_size // 4)
                 refill_wait = last_pull + REFILL_WAIT_SECONDS - now
                 if 0 < requested < refill and in_flight and refill_wait > 0:
                     # Busy handlers will free up in a moment: one pull for several of them.
@@ -216,8 +222,17 @@ class PullConsumer:
         with self._lock:
             mean = self.mean_handling_seconds
         if mean is not None and mean < QUICK_HANDLING_SECONDS:
-            return self.concurrency + self.batch_size
+            return self.concurrency + self.pull_size(mean)
         return self.concurrency
+
+    def pull_size(self, mean: float | None = None) -> int:
+        """How many messages one pull asks for: more while they are quick and handled in groups."""
+        if mean is None:
+            with self._lock:
+                mean = self.mean_handling_seconds
+        if mean is not None and mean < QUICK_HANDLING_SECONDS:
+            return self.group_pull_size
+        return self.batch_size
 
     def in_flight_count(self) -> int:
         """Messages held and not given up on (an expired one no longer counts)."""

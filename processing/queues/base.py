@@ -49,6 +49,11 @@ class QueueStats:
 class BaseQueue:
     """Subclasses implement the primitives; convenience methods build on them."""
 
+    # The Django database alias whose transactions this queue's writes join (None:
+    # not a database). A worker whose store writes to the same database can then
+    # store results and ack their messages in one transaction (processing.batches).
+    database_alias: str | None = None
+
     def publish(self, envelope: LogEnvelope) -> str:
         """Durably enqueue ``envelope``; return its message id only once the broker has it."""
         raise NotImplementedError("subclasses of BaseQueue must provide a publish() method")

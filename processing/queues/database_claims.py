@@ -9,6 +9,7 @@ the next claim starts after the last tenant served.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
@@ -21,9 +22,90 @@ from processing.queues.turns import interleave
 MAX_TENANTS_PER_CLAIM = 32
 
 
+# What a claim reads of each candidate row, in this order.
+CLAIM_COLUMNS = (
+    "id",
+    "message_id",
+    "payload",
+    "tenant_id",
+    "available_at",
+    "lease_token",
+    "delivery_attempts",
+    "published_at",
+)
+
+
+@dataclass(slots=True)
+class ClaimRow:
+    """A claimable row as a claim reads it: plain values, not a model instance.
+
+    Building ``QueueMessage`` instances (a converter per column, a model
+    ``__init__`` per row) cost a claim more than its statements. ``message_id`` is
+    the canonical text form; ``lease_token`` is the column's raw value (only
+    whether it is set matters: a row claimed before whose lease ran out).
+    """
+
+    id: int
+    message_id: str
+    payload: str
+    tenant_id: str
+    available_at: datetime
+    lease_token: object
+    delivery_attempts: int
+    published_at: datetime
+
+
+def _claim_row(values: tuple, zone) -> ClaimRow:
+    row_id, message_id, payload, tenant_id, available_at, lease_token, attempts, published_at = values
+    return ClaimRow(
+        row_id,
+        _canonical_uuid(message_id),
+        payload,
+        tenant_id,
+        _aware(available_at, zone),
+        lease_token,
+        attempts,
+        _aware(published_at, zone),
+    )
+
+
+def _canonical_uuid(value) -> str:
+    """The dashed text form of a UUID column's value (native on PostgreSQL, 32 hex digits on SQLite)."""
+    if isinstance(value, str) and len(value) == 32:
+        return f"{value[:8]}-{value[8:12]}-{value[12:16]}-{value[16:20]}-{value[20:]}"
+    return str(value)
+
+
+def _aware(value, zone) -> datetime:
+    """A datetime column's value as the ORM would give it (SQLite stores text in the connection's ``zone``)."""
+    if not isinstance(value, datetime):
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=zone)  # as django.utils.timezone.make_aware does
+    return value
+
+
+def _select(where: str, *, lock: bool = False) -> str:
+    """The candidate columns of rows matching ``where``, oldest first (``LIMIT %s`` bound last)."""
+    table = connection.ops.quote_name(QueueMessage._meta.db_table)
+    columns = ", ".join(connection.ops.quote_name(name) for name in CLAIM_COLUMNS)
+    sql = (
+        f"SELECT {columns} FROM {table} WHERE {where} "  # noqa: S608 (the model's own table; values are bound)
+        "ORDER BY available_at, id LIMIT %s"
+    )
+    return sql + " FOR UPDATE SKIP LOCKED" if lock else sql
+
+
+def _fetch(sql: str, params: list) -> list[ClaimRow]:
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        zone = connection.timezone
+        return [_claim_row(values, zone) for values in cursor.fetchall()]
+
+
 def claim_candidates(
     now: datetime, max_messages: int, *, after: str | None
-) -> tuple[list[QueueMessage], str | None]:
+) -> tuple[list[ClaimRow], str | None]:
     """Up to ``max_messages`` claimable rows, the tenants taking turns (``processing.queues.turns``).
 
     The tenants with messages waiting are found by walking the tenant index (one
@@ -56,7 +138,7 @@ def claim_candidates(
     return rows, turn_after
 
 
-def oldest_of_each(now: datetime, counts: dict[str, int]) -> dict[str, list[QueueMessage]]:
+def oldest_of_each(now: datetime, counts: dict[str, int]) -> dict[str, list[ClaimRow]]:
     """Each tenant's oldest claimable rows, up to its count, oldest first.
 
     PostgreSQL: one ``FOR UPDATE SKIP LOCKED`` select per tenant, so concurrent
@@ -68,17 +150,14 @@ def oldest_of_each(now: datetime, counts: dict[str, int]) -> dict[str, list[Queu
             tenant_id: oldest_claimable(now, count, tenant_id=tenant_id)
             for tenant_id, count in counts.items()
         }
-    table = connection.ops.quote_name(QueueMessage._meta.db_table)
-    one_tenant = (
-        f"SELECT * FROM (SELECT * FROM {table} WHERE state = %s AND tenant_id = %s "  # noqa: S608 (the model's own table; values are bound)
-        "AND available_at <= %s ORDER BY available_at, id LIMIT %s)"
-    )
+    columns = ", ".join(connection.ops.quote_name(name) for name in CLAIM_COLUMNS)
+    one_tenant = f"SELECT {columns} FROM ({_select('state = %s AND tenant_id = %s AND available_at <= %s')})"  # noqa: S608 (as above)
     due = connection.ops.adapt_datetimefield_value(now)
     params: list = []
     for tenant_id, count in counts.items():
         params += [QueueMessage.STATE_READY, tenant_id, due, count]
-    shares: dict[str, list[QueueMessage]] = {tenant_id: [] for tenant_id in counts}
-    for row in QueueMessage.objects.raw(" UNION ALL ".join([one_tenant] * len(counts)), params):
+    shares: dict[str, list[ClaimRow]] = {tenant_id: [] for tenant_id in counts}
+    for row in _fetch(" UNION ALL ".join([one_tenant] * len(counts)), params):
         shares[row.tenant_id].append(row)
     for rows in shares.values():
         rows.sort(key=lambda row: (row.available_at, row.id))
@@ -87,16 +166,18 @@ def oldest_of_each(now: datetime, counts: dict[str, int]) -> dict[str, list[Queu
 
 def oldest_claimable(
     now: datetime, count: int, *, tenant_id: str | None = None, exclude: set[int] | None = None
-) -> list[QueueMessage]:
-    rows = QueueMessage.objects.filter(state=QueueMessage.STATE_READY, available_at__lte=now)
+) -> list[ClaimRow]:
+    """The oldest claimable rows (of one tenant, or anyone's but ``exclude``), locked where the database can."""
+    conditions = ["state = %s", "available_at <= %s"]
+    params: list = [QueueMessage.STATE_READY, connection.ops.adapt_datetimefield_value(now)]
     if tenant_id is not None:
-        rows = rows.filter(tenant_id=tenant_id)
+        conditions.append("tenant_id = %s")
+        params.append(tenant_id)
     if exclude:
-        rows = rows.exclude(id__in=exclude)
-    rows = rows.order_by("available_at", "id")
-    if connection.features.has_select_for_update_skip_locked:
-        rows = rows.select_for_update(skip_locked=True)
-    return list(rows[:count])
+        conditions.append(f"id NOT IN ({', '.join(['%s'] * len(exclude))})")
+        params += sorted(exclude)
+    lock = connection.features.has_select_for_update_skip_locked
+    return _fetch(_select(" AND ".join(conditions), lock=lock), [*params, count])
 
 
 def tenants_waiting(*, after: str | None, limit: int) -> list[str]:

@@ -12,11 +12,13 @@ from core.records import STATUS_PROCESSED, STATUS_RETRYING
 from dataproc_site.logging import JsonFormatter
 from processing import pipeline
 from processing.batches import groupable, process_batch
+from processing.queues.base import QueueUnavailable
 from processing.queues.database import DatabaseQueue
 from processing.tests.conftest import make_envelope
 from processing.worker import ACK, RETRY
 from tenants.stores.base import StoreUnavailable
 from tenants.stores.database import DatabaseLogStore
+from tenants.stores.memory import MemoryLogStore
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -151,3 +153,30 @@ def test_redeliveries_are_handled_alone(queue):
     queue.nack(message)
     [again] = queue.pull(1, 30)
     assert not groupable(again)
+
+
+def test_on_one_database_a_failed_ack_undoes_the_stored_results_and_retries_them(queue, store):
+    messages = pulled(queue, [make_envelope(f"log {n}") for n in range(3)])
+
+    with mock.patch.object(queue, "ack_many", side_effect=QueueUnavailable("locked")):
+        outcomes = process_batch(queue, messages, store=store)
+
+    # Stored and acked together or not at all: no record without its ack.
+    assert [outcome.action for outcome in outcomes] == [RETRY] * 3
+    for message in messages:
+        assert store.get(message.envelope.tenant_id, message.envelope.log_id) is None
+    assert queue.stats().depth == 3
+
+
+def test_with_a_store_elsewhere_a_failed_ack_leaves_the_results_stored_for_the_redelivery(queue):
+    store = MemoryLogStore()
+    messages = pulled(queue, [make_envelope(f"log {n}") for n in range(2)])
+
+    with (
+        mock.patch.object(queue, "ack_many", side_effect=QueueUnavailable("locked")),
+        pytest.raises(QueueUnavailable),
+    ):
+        process_batch(queue, messages, store=store)
+
+    for message in messages:
+        assert store.get(message.envelope.tenant_id, message.envelope.log_id).status == STATUS_PROCESSED

@@ -353,6 +353,26 @@ def test_an_ack_deletes_by_primary_key_whatever_the_backlog():
     assert queue.depth() == 300 - 16
 
 
+def test_a_claim_reads_each_row_as_the_orm_does():
+    queue = DatabaseQueue()
+    message_id = queue.publish(make_envelope("the text", tenant_id="tenant-a", log_id="log-1"))
+
+    [message] = queue.pull(1, 30)
+
+    row = QueueMessage.objects.get(message_id=message_id)
+    assert message.message_id == message_id == str(row.message_id)
+    assert message.published_at == row.published_at
+    assert message.published_at.tzinfo is not None
+    assert message.delivery_attempt == row.delivery_attempts == 1
+    assert (message.envelope.text, message.envelope.tenant_id, message.envelope.log_id) == (
+        "the text",
+        "tenant-a",
+        "log-1",
+    )
+    assert message.lease.token == row.lease_token
+    assert row.available_at > timezone.now() + timedelta(seconds=25)
+
+
 def test_an_ack_under_a_stale_lease_deletes_nothing():
     queue = DatabaseQueue()
     queue.publish(make_envelope())

@@ -64,6 +64,10 @@ class SearchPage:
 class BaseLogStore:
     """Subclasses implement every method; the console and the worker use only these."""
 
+    # The Django database alias whose transactions this store's writes join (None:
+    # not a database); see ``BaseQueue.database_alias``.
+    database_alias: str | None = None
+
     def save_result(
         self,
         envelope: LogEnvelope,

@@ -62,6 +62,7 @@ class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
 
     def __init__(self, using: str = "default") -> None:
         self.using = using
+        self.database_alias = using
         # The worker's threads share one query for their reads and one transaction for
         # their results; see dataproc_site.coalescing.
         self._get_together = Coalescer(self.get_many, shared_errors=(StoreUnavailable,))
