@@ -51,7 +51,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
     ExportLogsServiceRequest,
     ExportLogsServiceResponse,
 )
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, InstrumentationScope, KeyValue
 from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, SeverityNumber
 
 from core.errors import ApiError, InvalidRequest, PayloadTooLarge, UnsupportedMediaType
@@ -72,6 +72,7 @@ from ingest.formats.records import (
     ParsedBatch,
     RecordError,
     RecordInvalid,
+    intake_record,
 )
 
 MEDIA_PROTOBUF = "application/x-protobuf"
@@ -135,27 +136,35 @@ def records_from_request(request: ExportLogsServiceRequest, limits: IntakeLimits
         raise PayloadTooLarge(
             f"The request has {count} log records; the limit is {limits.max_batch_lines} per request."
         )
-    outcomes: list[IntakeRecord | RecordError] = []
+    items: list[tuple[int, IntakeRecord]] = []
+    errors: list[RecordError] = []
+    index = 0
     for resource_number, resource_logs in enumerate(request.resource_logs):
         resource_attributes = _attribute_values(resource_logs.resource.attributes)
         for scope_number, scope_logs in enumerate(resource_logs.scope_logs):
-            scope = scope_logs.scope
-            scope_attributes: dict[str, Any] = {}
-            if scope.name:
-                scope_attributes[SCOPE_NAME_ATTRIBUTE] = scope.name
-            if scope.version:
-                scope_attributes[SCOPE_VERSION_ATTRIBUTE] = scope.version
-            for key, value in _attribute_values(scope.attributes).items():
-                scope_attributes.setdefault(key, value)
+            inherited = _inherited_attributes(scope_logs.scope, resource_attributes)
             for record_number, log_record in enumerate(scope_logs.log_records):
-                where = (
-                    f"resourceLogs[{resource_number}].scopeLogs[{scope_number}].logRecords[{record_number}]"
-                )
                 try:
-                    outcomes.append(_record(log_record, scope_attributes, resource_attributes, limits, where))
+                    items.append((index, _record(log_record, inherited, limits)))
                 except RecordInvalid as invalid:
-                    outcomes.append(RecordError(len(outcomes), invalid.code, f"{where}: {invalid.detail}"))
-    return ParsedBatch.collect(outcomes)
+                    where = f"resourceLogs[{resource_number}].scopeLogs[{scope_number}].logRecords[{record_number}]"
+                    errors.append(RecordError(index, invalid.code, f"{where}: {invalid.detail}"))
+                index += 1
+    return ParsedBatch(items=tuple(items), errors=tuple(errors))
+
+
+def _inherited_attributes(scope: InstrumentationScope, resource_attributes: dict[str, Any]) -> dict[str, Any]:
+    """What each record of a scope inherits, in order: the scope's name, version and attributes, then the resource's."""
+    inherited: dict[str, Any] = {}
+    if scope.name:
+        inherited[SCOPE_NAME_ATTRIBUTE] = scope.name
+    if scope.version:
+        inherited[SCOPE_VERSION_ATTRIBUTE] = scope.version
+    for key, value in _attribute_values(scope.attributes).items():
+        inherited.setdefault(key, value)
+    for key, value in resource_attributes.items():
+        inherited.setdefault(key, value)
+    return inherited
 
 
 def _request_from_json(body: bytes) -> ExportLogsServiceRequest:
@@ -200,49 +209,65 @@ def _hex_to_base64(text: str) -> str:
     return base64.b64encode(bytes.fromhex(text)).decode("ascii")
 
 
-def _record(
-    log_record: LogRecord,
-    scope_attributes: dict[str, Any],
-    resource_attributes: dict[str, Any],
-    limits: IntakeLimits,
-    where: str,
-) -> IntakeRecord:
-    if not log_record.HasField("body") or log_record.body.WhichOneof("value") is None:
+def _record(log_record: LogRecord, inherited: dict[str, Any], limits: IntakeLimits) -> IntakeRecord:
+    """One LogRecord as a record; the attribute accesses and calls per record kept to what it needs.
+
+    A string body (what the SDKs send) and string attributes are read without
+    ``any_value``'s dispatch; the scope's and resource's attributes come merged once
+    per scope (``_inherited_attributes``) and are added in one update when no key
+    of the record's own collides with them.
+    """
+    body = log_record.body
+    kind = body.WhichOneof("value")
+    if kind == "string_value":
+        text = body.string_value
+    elif kind is None:
         raise RecordInvalid(MISSING_TEXT, "the LogRecord has no body.")
-    body = any_value(log_record.body)
-    text = body if isinstance(body, str) else compact_json(body)
+    else:
+        value = any_value(body)
+        text = value if isinstance(value, str) else compact_json(value)
     check_text(text, limits, "body")
 
     candidates: dict[str, Any] = {}
-    for name, raw_id, size in (
-        (TRACE_ID_ATTRIBUTE, log_record.trace_id, TRACE_ID_BYTES),
-        (SPAN_ID_ATTRIBUTE, log_record.span_id, SPAN_ID_BYTES),
-    ):
-        if raw_id:
-            if len(raw_id) != size:
-                raise RecordInvalid(
-                    INVALID_TRACE_ID, f"{name} must be {size} bytes ({size * 2} hex digits) or empty."
-                )
-            candidates[name] = raw_id.hex()
-    for key, value in _attribute_values(log_record.attributes).items():
-        candidates.setdefault(key, value)
+    trace_id, span_id = log_record.trace_id, log_record.span_id
+    if trace_id:
+        candidates[TRACE_ID_ATTRIBUTE] = _hex_id(trace_id, TRACE_ID_ATTRIBUTE, TRACE_ID_BYTES)
+    if span_id:
+        candidates[SPAN_ID_ATTRIBUTE] = _hex_id(span_id, SPAN_ID_ATTRIBUTE, SPAN_ID_BYTES)
+    for attribute in log_record.attributes:
+        key = attribute.key
+        if key not in candidates:
+            value = attribute.value
+            candidates[key] = (
+                value.string_value if value.WhichOneof("value") == "string_value" else any_value(value)
+            )
     log_id = None
     uid = candidates.get(UID_ATTRIBUTE)
     if isinstance(uid, str) and is_valid_identifier(uid):
         log_id = candidates.pop(UID_ATTRIBUTE)
-    for inherited in (scope_attributes, resource_attributes):
+    if candidates.keys().isdisjoint(inherited):
+        candidates.update(inherited)
+    else:
         for key, value in inherited.items():
             candidates.setdefault(key, value)
 
-    return IntakeRecord(
-        text=text,
-        tenant_id=None,
-        log_id=log_id,
-        event_time=event_time_from_unix_nano(log_record.time_unix_nano)
+    return intake_record(
+        text,
+        None,
+        log_id,
+        event_time_from_unix_nano(log_record.time_unix_nano)
         or event_time_from_unix_nano(log_record.observed_time_unix_nano),
-        severity=_severity(log_record),
-        attributes=bound_attributes(candidates, limits),
+        _severity(log_record),
+        bound_attributes(candidates, limits),
     )
+
+
+def _hex_id(raw_id: bytes, name: str, size: int) -> str:
+    if len(raw_id) != size:
+        raise RecordInvalid(
+            INVALID_TRACE_ID, f"{name} must be {size} bytes ({size * 2} hex digits) or empty."
+        )
+    return raw_id.hex()
 
 
 def _severity(log_record: LogRecord) -> str:

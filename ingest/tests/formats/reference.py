@@ -2,7 +2,8 @@
 
 Straightforward code, one helper call per check and a candidate dict per record;
 ``test_fast_paths`` holds the production readers (``fields.record_from_object``,
-``fields.bound_attributes``, ``batch.parse_ndjson_body`` ...) to give exactly what
+``fields.bound_attributes``, ``batch.parse_ndjson_body``, ``otlp.records_from_request``
+...) to give exactly what
 these give, records, attributes and errors alike, for generated inputs.
 """
 
@@ -12,7 +13,8 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from ingest.formats import fields
+from core.identifiers import is_valid_identifier
+from ingest.formats import fields, otlp
 from ingest.formats.batch import load_json
 from ingest.formats.fields import (
     DROPPED_ATTRIBUTES,
@@ -30,6 +32,7 @@ from ingest.formats.records import (
     INVALID_RECORD,
     INVALID_TENANT_ID,
     INVALID_TEXT,
+    INVALID_TRACE_ID,
     MISSING_TEXT,
     IntakeRecord,
     ParsedBatch,
@@ -152,3 +155,75 @@ def _outcome(
         return record_from_object(document, limits)
     except RecordInvalid as invalid:
         return RecordError(index, invalid.code, f"{where}{invalid.detail}")
+
+
+def records_from_request(request, limits: IntakeLimits) -> ParsedBatch:
+    """``otlp.records_from_request`` for a request within the count."""
+    outcomes: list[IntakeRecord | RecordError] = []
+    for resource_number, resource_logs in enumerate(request.resource_logs):
+        resource_attributes = otlp._attribute_values(resource_logs.resource.attributes)
+        for scope_number, scope_logs in enumerate(resource_logs.scope_logs):
+            scope = scope_logs.scope
+            scope_attributes: dict[str, Any] = {}
+            if scope.name:
+                scope_attributes[otlp.SCOPE_NAME_ATTRIBUTE] = scope.name
+            if scope.version:
+                scope_attributes[otlp.SCOPE_VERSION_ATTRIBUTE] = scope.version
+            for key, value in otlp._attribute_values(scope.attributes).items():
+                scope_attributes.setdefault(key, value)
+            for record_number, log_record in enumerate(scope_logs.log_records):
+                where = (
+                    f"resourceLogs[{resource_number}].scopeLogs[{scope_number}].logRecords[{record_number}]"
+                )
+                try:
+                    outcomes.append(_otlp_record(log_record, scope_attributes, resource_attributes, limits))
+                except RecordInvalid as invalid:
+                    outcomes.append(RecordError(len(outcomes), invalid.code, f"{where}: {invalid.detail}"))
+    return ParsedBatch.collect(outcomes)
+
+
+def _otlp_record(
+    log_record, scope_attributes: dict, resource_attributes: dict, limits: IntakeLimits
+) -> IntakeRecord:
+    if not log_record.HasField("body") or log_record.body.WhichOneof("value") is None:
+        raise RecordInvalid(MISSING_TEXT, "the LogRecord has no body.")
+    body = otlp.any_value(log_record.body)
+    text = body if isinstance(body, str) else fields.compact_json(body)
+    fields.check_text(text, limits, "body")
+
+    candidates: dict[str, Any] = {}
+    for name, raw_id, size in (
+        (otlp.TRACE_ID_ATTRIBUTE, log_record.trace_id, otlp.TRACE_ID_BYTES),
+        (otlp.SPAN_ID_ATTRIBUTE, log_record.span_id, otlp.SPAN_ID_BYTES),
+    ):
+        if raw_id:
+            if len(raw_id) != size:
+                raise RecordInvalid(
+                    INVALID_TRACE_ID, f"{name} must be {size} bytes ({size * 2} hex digits) or empty."
+                )
+            candidates[name] = raw_id.hex()
+    for key, value in otlp._attribute_values(log_record.attributes).items():
+        candidates.setdefault(key, value)
+    log_id = None
+    uid = candidates.get(otlp.UID_ATTRIBUTE)
+    if isinstance(uid, str) and is_valid_identifier(uid):
+        log_id = candidates.pop(otlp.UID_ATTRIBUTE)
+    for inherited in (scope_attributes, resource_attributes):
+        for key, value in inherited.items():
+            candidates.setdefault(key, value)
+
+    return IntakeRecord(
+        text=text,
+        tenant_id=None,
+        log_id=log_id,
+        event_time=event_time_from_unix_nano(log_record.time_unix_nano)
+        or event_time_from_unix_nano(log_record.observed_time_unix_nano),
+        severity=otlp._severity(log_record),
+        attributes=bound_attributes(candidates, limits),
+    )
+
+
+def event_time_from_unix_nano(nanoseconds: int) -> str:
+    if nanoseconds <= 0:
+        return ""
+    return fields._utc_text(fields._EPOCH, nanoseconds // 1000) or ""

@@ -17,8 +17,18 @@ import json
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import (
+    AnyValue,
+    ArrayValue,
+    InstrumentationScope,
+    KeyValue,
+    KeyValueList,
+)
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 
-from ingest.formats import batch, fields
+from ingest.formats import batch, fields, otlp
 from ingest.formats.batch import load_json
 from ingest.formats.limits import IntakeLimits
 from ingest.formats.records import IntakeRecord, RecordInvalid, intake_record
@@ -314,3 +324,92 @@ def test_the_parsers_record_factory_makes_the_dataclass_value_field_for_field():
     assert list(vars(made)) == [field.name for field in dataclasses.fields(IntakeRecord)]
     with pytest.raises(dataclasses.FrozenInstanceError):
         made.text = "changed"
+
+
+@settings(max_examples=800, deadline=None)
+@given(st.integers(min_value=-5, max_value=2**64 - 1) | st.integers(min_value=10**18, max_value=2 * 10**18))
+def test_unix_nanoseconds_are_read_as_the_reference_reads_them(nanoseconds):
+    assert fields.event_time_from_unix_nano(nanoseconds) == reference.event_time_from_unix_nano(nanoseconds)
+    assert fields.event_time_from_unix_nano(nanoseconds) == reference.event_time_from_unix_nano(nanoseconds)
+
+
+OTLP_KEYS = st.sampled_from(["host", "trace_id", "span_id", otlp.UID_ATTRIBUTE, "otel.scope.name", "k", ""])
+ANY_VALUES = st.recursive(
+    st.builds(
+        lambda text: AnyValue(string_value=text),
+        st.text(alphabet="ab é\x00\t_.", max_size=12) | st.sampled_from(["log-7", "a/b", "x" * 20]),
+    )
+    | st.builds(lambda number: AnyValue(int_value=number), st.integers(-(2**63), 2**63 - 1))
+    | st.builds(lambda number: AnyValue(double_value=number), st.floats())
+    | st.builds(lambda flag: AnyValue(bool_value=flag), st.booleans())
+    | st.builds(lambda raw: AnyValue(bytes_value=raw), st.binary(max_size=4))
+    | st.just(AnyValue()),
+    lambda children: (
+        st.builds(
+            lambda values: AnyValue(array_value=ArrayValue(values=values)), st.lists(children, max_size=3)
+        )
+        | st.builds(
+            lambda pairs: AnyValue(
+                kvlist_value=KeyValueList(values=[KeyValue(key=k, value=v) for k, v in pairs])
+            ),
+            st.lists(st.tuples(OTLP_KEYS, children), max_size=3),
+        )
+    ),
+    max_leaves=6,
+)
+KEY_VALUES = st.lists(
+    st.builds(lambda key, value: KeyValue(key=key, value=value), OTLP_KEYS, ANY_VALUES), max_size=4
+)
+LOG_RECORDS = st.builds(
+    lambda body, attributes, trace, span, time, observed, text, number: LogRecord(
+        body=body,
+        attributes=attributes,
+        trace_id=trace,
+        span_id=span,
+        time_unix_nano=time,
+        observed_time_unix_nano=observed,
+        severity_text=text,
+        severity_number=number,
+    ),
+    st.none() | ANY_VALUES,
+    KEY_VALUES,
+    st.sampled_from([b"", b"\x01" * 16, b"\x02" * 5]),
+    st.sampled_from([b"", b"\x03" * 8, b"\x04" * 3]),
+    st.sampled_from([0, 1764496800123456789, 2**64 - 1]) | st.integers(0, 2**64 - 1),
+    st.sampled_from([0, 1764496800000000000]),
+    st.sampled_from(["", " INFO ", "x" * 40]),
+    st.sampled_from([0, 9, 17, 99]),
+)
+SCOPE_LOGS = st.builds(
+    lambda name, version, attributes, records: ScopeLogs(
+        scope=InstrumentationScope(name=name, version=version, attributes=attributes), log_records=records
+    ),
+    st.sampled_from(["", "bench"]),
+    st.sampled_from(["", "1.0"]),
+    KEY_VALUES,
+    st.lists(LOG_RECORDS, max_size=4),
+)
+REQUESTS = st.builds(
+    lambda resources: ExportLogsServiceRequest(resource_logs=resources),
+    st.lists(
+        st.builds(
+            lambda attributes, scopes: ResourceLogs(
+                resource=Resource(attributes=attributes), scope_logs=scopes
+            ),
+            KEY_VALUES,
+            st.lists(SCOPE_LOGS, max_size=2),
+        ),
+        max_size=2,
+    ),
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(REQUESTS, LIMITS)
+def test_an_otlp_request_is_read_as_the_reference_reads_it(request, limits):
+    mine = otlp.records_from_request(request, limits)
+    theirs = reference.records_from_request(request, limits)
+    assert mine.errors == theirs.errors
+    assert [index for index, _ in mine.items] == [index for index, _ in theirs.items]
+    for (_, left), (_, right) in zip(mine.items, theirs.items, strict=True):
+        assert same_outcome(("record", left), ("record", right))
