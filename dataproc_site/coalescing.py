@@ -50,6 +50,10 @@ class Coalescer(Generic[Item, Result]):
     own event rather than on a shared lock, so a finished batch's callers all go
     on at once instead of taking a lock one after another.
 
+    ``max_concurrent`` batch calls may run at once (1: one at a time): a remote
+    store (Firestore) takes several commits in parallel faster than one after
+    another, a database with one writer (SQLite) does not.
+
     ``shared_errors`` are errors that belong to the whole batch (the database or
     the broker is away): every caller in it gets the error, and so do the callers
     queued behind it, so an outage is refused within one timeout instead of one
@@ -64,29 +68,36 @@ class Coalescer(Generic[Item, Result]):
         *,
         shared_errors: tuple[type[BaseException], ...] = (),
         max_batch: int = DEFAULT_MAX_BATCH,
+        max_concurrent: int = 1,
     ) -> None:
         if max_batch < 1:
             raise ValueError("max_batch must be at least 1")
+        if max_concurrent < 1:
+            raise ValueError("max_concurrent must be at least 1")
         self.call_batch = call_batch
         self.shared_errors = shared_errors
         self.max_batch = max_batch
+        self.max_concurrent = max_concurrent
         self._lock = threading.Lock()
+        # Callers waiting for a batch (a leader's, or the lead); callers that lead are not in it.
         self._waiting: list[_Pending[Item, Result]] = []
-        self._leader_active = False
+        self._leaders = 0
 
     def __call__(self, item: Item) -> Result:
         pending: _Pending[Item, Result] = _Pending(item)
         with self._lock:
-            self._waiting.append(pending)
-            if not self._leader_active:
-                self._leader_active = pending.leads = True
+            if self._leaders < self.max_concurrent:
+                self._leaders += 1
+                pending.leads = True  # leads at once, out of the waiting list
+            else:
+                self._waiting.append(pending)
         if not pending.leads:
             pending.wakeup.acquire()
-        if not pending.done:  # woken to lead: this caller is first in line
+        if not pending.done:  # leading: its own item first, then those waiting longest
             try:
                 with self._lock:
-                    batch = self._waiting[: self.max_batch]
-                    del self._waiting[: self.max_batch]
+                    batch = [pending, *self._waiting[: self.max_batch - 1]]
+                    del self._waiting[: self.max_batch - 1]
                 self._run(batch)
             finally:
                 self._hand_over_the_lead()
@@ -97,11 +108,12 @@ class Coalescer(Generic[Item, Result]):
     def _hand_over_the_lead(self) -> None:
         with self._lock:
             if self._waiting:
-                successor = self._waiting[0]
+                # Out of the list at once, so no other leader puts it in a batch meanwhile.
+                successor = self._waiting.pop(0)
                 successor.leads = True
                 successor.wakeup.release()
             else:
-                self._leader_active = False
+                self._leaders -= 1
 
     def _run(self, batch: list[_Pending[Item, Result]]) -> None:
         try:

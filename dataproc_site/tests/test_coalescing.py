@@ -122,3 +122,38 @@ def test_a_batch_call_with_the_wrong_number_of_results_is_an_error():
 def test_max_batch_must_be_positive():
     with pytest.raises(ValueError):
         Coalescer(list, max_batch=0)
+
+
+class Overlap:
+    """A slow batch call that counts how many of its calls ran at once."""
+
+    def __init__(self) -> None:
+        self.running = 0
+        self.most_at_once = 0
+        self.lock = threading.Lock()
+
+    def __call__(self, items: list[int]) -> list[int]:
+        with self.lock:
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+        time.sleep(0.05)
+        with self.lock:
+            self.running -= 1
+        return [item * 2 for item in items]
+
+
+@pytest.mark.parametrize("max_concurrent", [1, 3])
+def test_at_most_max_concurrent_batch_calls_run_at_once_and_every_caller_is_answered(max_concurrent):
+    overlap = Overlap()
+    coalescer = Coalescer(overlap, max_batch=2, max_concurrent=max_concurrent)
+
+    results = call_concurrently(coalescer, list(range(12)))
+
+    assert results == [item * 2 for item in range(12)]
+    assert overlap.most_at_once == max_concurrent
+    assert coalescer._leaders == 0 and coalescer._waiting == []
+
+
+def test_max_concurrent_must_be_positive():
+    with pytest.raises(ValueError, match="max_concurrent"):
+        Coalescer(lambda items: items, max_concurrent=0)

@@ -70,6 +70,10 @@ from tenants.stores.firestore_reads import FirestoreReads
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS_PER_COMMIT = 80
+# Commits of the worker's results in flight at once: one commit after another left the
+# worker's threads waiting on the round trip (bench: 830 results/s in batches of 16 on
+# one thread, 2,250/s in batches of 80 on four).
+MAX_CONCURRENT_COMMITS = 4
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,7 +110,10 @@ class FirestoreLogStore(FirestoreReads, FirestoreLifecycle, FirestoreBookkeeping
         # most four bookkeeping writes per tenant, within Firestore's 500 per commit.
         self._get_together = Coalescer(self.get_many, shared_errors=(StoreUnavailable,))
         self._save_together = Coalescer(
-            self.save_results, shared_errors=(StoreUnavailable,), max_batch=MAX_RESULTS_PER_COMMIT
+            self.save_results,
+            shared_errors=(StoreUnavailable,),
+            max_batch=MAX_RESULTS_PER_COMMIT,
+            max_concurrent=MAX_CONCURRENT_COMMITS,
         )
 
     # -- client -------------------------------------------------------------------
