@@ -26,7 +26,7 @@ from django.db import DatabaseError
 from django.utils import timezone
 
 from dataproc_site.observability import metrics
-from dataproc_site.observability.context import bound_to_envelope
+from dataproc_site.observability.context import TraceContext, bound, context_for_envelope
 from dataproc_site.transactions import write_transaction
 from processing import outcomes, pipeline
 from processing.outcomes import ACK, Outcome, Success
@@ -53,6 +53,7 @@ class _Worked:
     message: ReceivedMessage
     success: Success
     started: float
+    trace: TraceContext
 
 
 def process_batch(
@@ -70,29 +71,32 @@ def process_batch(
             answers[position] = process_message(queue, message, store=store)
             continue
         started = time.monotonic()
-        result = _work(message, store)
+        # Built once per delivery: bound for the work and again for its log line.
+        trace = context_for_envelope(message.envelope)
+        result = _work(message, store, trace)
         if isinstance(result, Outcome):
-            _finish(queue, message, result, started)
+            _finish(queue, message, result, started, trace)
             answers[position] = result
         else:
-            worked.append(
-                _Worked(position, message, Success(message.envelope, result, message.message_id), started)
-            )
+            success = Success(message.envelope, result, message.message_id)
+            worked.append(_Worked(position, message, success, started, trace))
     if worked:
         for item, outcome in zip(worked, _store_and_ack(queue, store, worked), strict=True):
             answers[item.position] = outcome
         for item in worked:
             outcome = answers[item.position]
-            if outcome.action != ACK:
-                apply_outcome(queue, item.message, outcome)
-            with bound_to_envelope(item.message.envelope):
+            with bound(item.trace):
+                if outcome.action != ACK:
+                    apply_outcome(queue, item.message, outcome)
                 log_outcome(item.message, outcome, time.monotonic() - item.started)
     return answers  # type: ignore[return-value]  (every position is answered above)
 
 
-def _work(message: ReceivedMessage, store: BaseLogStore) -> pipeline.WorkResult | Outcome:
+def _work(
+    message: ReceivedMessage, store: BaseLogStore, trace: TraceContext
+) -> pipeline.WorkResult | Outcome:
     envelope = message.envelope
-    with bound_to_envelope(envelope), metrics.in_flight():
+    with bound(trace), metrics.in_flight():
         try:
             return work_on(envelope, message_id=message.message_id, attempt=1, store=store)
         except StoreUnavailable as exc:
@@ -141,7 +145,9 @@ def _retry_all(worked: list[_Worked], error: Exception) -> list[Outcome]:
     ]
 
 
-def _finish(queue: BaseQueue, message: ReceivedMessage, outcome: Outcome, started: float) -> None:
-    with bound_to_envelope(message.envelope):
+def _finish(
+    queue: BaseQueue, message: ReceivedMessage, outcome: Outcome, started: float, trace: TraceContext
+) -> None:
+    with bound(trace):
         apply_outcome(queue, message, outcome)
         log_outcome(message, outcome, time.monotonic() - started)
