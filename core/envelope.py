@@ -30,7 +30,6 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
-_set_attribute = object.__setattr__
 # Stand for the defaults of ``received_at`` and ``attributes`` (now, a new dict) in ``__init__``.
 _NOW = cast(str, object())
 _EMPTY = cast(dict, object())
@@ -65,26 +64,21 @@ class LogEnvelope:
         """The dataclass's own ``__init__``, its fields set at once (an intake batch makes one per log).
 
         The generated one sets each field through ``object.__setattr__`` (frozen);
-        this sets the instance's dict in one go, in field order. Left out,
+        this writes the instance's dict directly, in field order. Left out,
         ``received_at`` is now and ``attributes`` a new empty dict, as the fields'
         factories give; ``tests/test_envelope.py`` holds it to the fields.
         """
-        _set_attribute(
-            self,
-            "__dict__",
-            {
-                "tenant_id": tenant_id,
-                "log_id": log_id,
-                "source": source,
-                "text": text,
-                "received_at": utc_now_iso() if received_at is _NOW else received_at,
-                "request_id": request_id,
-                "trace": trace,
-                "event_time": event_time,
-                "severity": severity,
-                "attributes": {} if attributes is _EMPTY else attributes,
-            },
-        )
+        fields = self.__dict__  # the frozen __setattr__ is not in the way of the dict itself
+        fields["tenant_id"] = tenant_id
+        fields["log_id"] = log_id
+        fields["source"] = source
+        fields["text"] = text
+        fields["received_at"] = utc_now_iso() if received_at is _NOW else received_at
+        fields["request_id"] = request_id
+        fields["trace"] = trace
+        fields["event_time"] = event_time
+        fields["severity"] = severity
+        fields["attributes"] = {} if attributes is _EMPTY else attributes
 
     def to_dict(self) -> dict:
         return self._payload(dict(self.attributes))

@@ -60,7 +60,6 @@ class IntakeRecord:
 
 
 _new_object = object.__new__
-_set_attribute = object.__setattr__
 
 
 def intake_record(
@@ -74,21 +73,16 @@ def intake_record(
     """``IntakeRecord(...)`` for the parsers, which make one per log: the same value, a third of the cost.
 
     The frozen dataclass's ``__init__`` sets each field through ``object.__setattr__``;
-    this sets the instance's dict once (``test_records`` holds it to every field).
+    this writes the instance's dict directly (``test_fast_paths`` holds it to every field).
     """
     record = _new_object(IntakeRecord)
-    _set_attribute(
-        record,
-        "__dict__",
-        {
-            "text": text,
-            "tenant_id": tenant_id,
-            "log_id": log_id,
-            "event_time": event_time,
-            "severity": severity,
-            "attributes": attributes,
-        },
-    )
+    fields = record.__dict__  # the frozen __setattr__ is not in the way of the dict itself
+    fields["text"] = text
+    fields["tenant_id"] = tenant_id
+    fields["log_id"] = log_id
+    fields["event_time"] = event_time
+    fields["severity"] = severity
+    fields["attributes"] = attributes
     return record
 
 
