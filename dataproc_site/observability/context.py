@@ -10,6 +10,7 @@ A ``ContextVar`` keeps gunicorn's threads (and the worker's) apart.
 from __future__ import annotations
 
 import contextvars
+import os
 import re
 import secrets
 import uuid
@@ -59,6 +60,22 @@ def new_span_id() -> str:
     return secrets.token_hex(8)
 
 
+# RFC 4122's variant: the top two bits of byte 8 are 10, so its hex digit is 8-b.
+_VARIANT_DIGITS = "89ab"
+
+
+def fresh_ids() -> tuple[str, str, str]:
+    """A new request id (a version 4 UUID's hex, as ``new_request_id``), trace id and span id.
+
+    One read of the system's randomness for all three, and no ``UUID`` object: a
+    request without ids of its own needs all three, and making them one by one was
+    a measurable part of every such request.
+    """
+    digits = os.urandom(40).hex()
+    request_id = f"{digits[:12]}4{digits[13:16]}{_VARIANT_DIGITS[int(digits[16], 16) & 3]}{digits[17:32]}"
+    return request_id, digits[32:64], digits[64:80]
+
+
 def clean_request_id(value: str | None) -> str | None:
     """A client-sent request id if it is safe to log and store, else None."""
     if value and _REQUEST_ID_RE.match(value):
@@ -89,6 +106,9 @@ def parse_trace_headers(headers: Mapping[str, str]) -> tuple[str, str, bool] | N
 
 def context_from_headers(headers: Mapping[str, str]) -> TraceContext:
     """The context of an incoming HTTP request: its ids if it brought valid ones, fresh ones if not."""
+    if not headers:
+        request_id, trace_id, span_id = fresh_ids()
+        return TraceContext(request_id=request_id, trace_id=trace_id, span_id=span_id)
     request_id = clean_request_id(headers.get("X-Request-ID")) or new_request_id()
     parsed = parse_trace_headers(headers)
     if parsed:
@@ -151,6 +171,16 @@ def set_tenant(tenant_id: str) -> None:
     if context is not None and tenant_id:
         # Mutated in place, not re-bound: the middleware holds this same object.
         context.tenant_id = tenant_id
+
+
+def bind(context: TraceContext) -> contextvars.Token:
+    """Bind ``context`` until ``unbind(token)``: ``bound`` without a generator, for once per request."""
+    return _current.set(context)
+
+
+def unbind(token: contextvars.Token) -> None:
+    """Restore the context bound before the ``bind`` that returned ``token``."""
+    _current.reset(token)
 
 
 @contextmanager
