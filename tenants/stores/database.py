@@ -74,6 +74,10 @@ class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
         """Every query of this store starts here."""
         return StoredLog.objects.using(self.using)
 
+    def _insert_new_rows(self, rows: list[dict]) -> None:
+        """Every insert of new records that bypasses ``_objects`` goes through here."""
+        insert_new_rows(self.using, rows)
+
     def _rows(self, tenant_id: str, log_id: str):
         return self._objects().filter(tenant_id=tenant_id, log_id=log_id)
 
@@ -106,7 +110,7 @@ class DatabaseLogStore(DatabaseLifecycle, BaseLogStore):
         rows = [self._processed_row(result) for result in results]
         try:
             with write_transaction(using=self.using):
-                insert_new_rows(self.using, rows)
+                self._insert_new_rows(rows)
         except IntegrityError:
             return [self._save_one(result) for result in results]
         return [True] * len(rows)

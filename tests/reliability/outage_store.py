@@ -21,7 +21,15 @@ from tenants.stores.database import DatabaseLogStore
 
 class SwitchableOutageStore(DatabaseLogStore):
     def _objects(self):
-        switch = os.environ.get("STORE_OUTAGE_SWITCH", "")
-        if switch and Path(switch).exists():
-            raise OperationalError("could not connect to server: Connection refused (test outage)")
+        _fail_while_switched_on()
         return super()._objects()
+
+    def _insert_new_rows(self, rows: list[dict]) -> None:
+        _fail_while_switched_on()
+        super()._insert_new_rows(rows)
+
+
+def _fail_while_switched_on() -> None:
+    switch = os.environ.get("STORE_OUTAGE_SWITCH", "")
+    if switch and Path(switch).exists():
+        raise OperationalError("could not connect to server: Connection refused (test outage)")
