@@ -218,21 +218,18 @@ class PullConsumer:
             self._shut_down()
 
     def capacity(self) -> int:
-        """How many messages to hold at once: one per handler, plus a batch ahead while they are quick."""
+        """How many messages to hold at once: one per handler, plus a pull ahead while they are quick."""
+        return self.concurrency + self.pull_size() if self._quick() else self.concurrency
+
+    def pull_size(self) -> int:
+        """How many messages one pull asks for: more while they are quick and handled in groups."""
+        return self.group_pull_size if self._quick() else self.batch_size
+
+    def _quick(self) -> bool:
+        """Whether messages take under ``QUICK_HANDLING_SECONDS`` each, on the running mean."""
         with self._lock:
             mean = self.mean_handling_seconds
-        if mean is not None and mean < QUICK_HANDLING_SECONDS:
-            return self.concurrency + self.pull_size(mean)
-        return self.concurrency
-
-    def pull_size(self, mean: float | None = None) -> int:
-        """How many messages one pull asks for: more while they are quick and handled in groups."""
-        if mean is None:
-            with self._lock:
-                mean = self.mean_handling_seconds
-        if mean is not None and mean < QUICK_HANDLING_SECONDS:
-            return self.group_pull_size
-        return self.batch_size
+        return mean is not None and mean < QUICK_HANDLING_SECONDS
 
     def in_flight_count(self) -> int:
         """Messages held and not given up on (an expired one no longer counts)."""
