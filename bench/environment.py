@@ -139,6 +139,15 @@ class Emulators:
             self._thread.join()
         return self.error
 
+    def pids(self) -> dict[str, int]:
+        """The process of each emulator that is running, by the name a report prints."""
+        named = (("Pub/Sub emulator", self.pubsub), ("Firestore emulator", self.firestore))
+        return {
+            name: emulator.process.pid
+            for name, emulator in named
+            if emulator is not None and emulator.process is not None and emulator.process.poll() is None
+        }
+
     def env(self) -> dict[str, str]:
         return {"PUBSUB_EMULATOR_HOST": self.pubsub.host, "FIRESTORE_EMULATOR_HOST": self.firestore.host}
 

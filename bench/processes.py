@@ -59,6 +59,30 @@ def children_of(pid: int) -> list[int]:
     return children
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by the process and every descendant it has now.
+
+    An emulator is a ``gcloud`` launcher whose Java server is a grandchild: its CPU
+    is only found by walking the tree.
+    """
+    total, pending, seen = 0.0, [pid], set()
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        total += cpu_seconds(current)
+        pending.extend(children_of(current))
+    return total
+
+
+def machine_busy_seconds() -> float:
+    """CPU time every core of the machine has spent busy since boot (``/proc/stat``: all but idle and iowait)."""
+    fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(value) for value in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 class ManagedProcess:
     """One process group started by the harness (or a fault test), its output in a log file."""
 

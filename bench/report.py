@@ -427,6 +427,7 @@ def render(results: dict) -> str:
                     ]
                 )
         out.append(table(["backend", "concurrency", "logs/s", "wall s", "peak RSS MB"], body))
+        out.extend(cpu_lines(results["drain"]))
         raw = results.get("raw_pull")
         if raw:
             methods = ", ".join(f"{name} {figures['rate']:,}/s" for name, figures in raw["methods"].items())
@@ -437,6 +438,7 @@ def render(results: dict) -> str:
             out.append(
                 f"   Firestore emulator, save_results alone: {shape['rate']:,} logs/s "
                 f"({shape['batch']} a commit, {shape['threads']} thread{'s' if shape['threads'] > 1 else ''})"
+                + cores_note(shape.get("cpu_cores"), "Firestore emulator")
             )
     if results.get("end_to_end"):
         out.append("\n3. End to end at 1,000/min (202 answered -> record processed)")
@@ -541,3 +543,26 @@ def write(results: dict, directory: Path, stamp: str) -> Path:
     path = directory / f"{stamp}.json"
     path.write_text(json.dumps(results, indent=1, sort_keys=False) + "\n")
     return path
+
+
+def cpu_lines(drains: dict[str, list[dict]]) -> list[str]:
+    """Where the cores went during each drain: the worker, each emulator, the whole machine."""
+    lines = []
+    for backend, rows in drains.items():
+        for row in rows:
+            cores = row.get("cpu_cores")
+            if not cores:
+                continue  # a run from before the drain measured its CPU
+            shares = ", ".join(f"{name} {used:.2f}" for name, used in cores.items())
+            lines.append(
+                f"   CPU cores busy, {backend} concurrency {row['concurrency']} "
+                f"(of {row.get('machine_cores') or '?'}): {shares}"
+            )
+    return lines
+
+
+def cores_note(cores: dict[str, float] | None, name: str) -> str:
+    """``", Firestore emulator 0.97 cores"``: what one process kept busy, when the run measured it."""
+    if not cores or name not in cores:
+        return ""
+    return f", {name} {cores[name]:.2f} cores"

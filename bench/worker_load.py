@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import time
 
 from bench.environment import Probe, Workspace
 from bench.plan import TENANTS, Plan
-from bench.processes import Worker
+from bench.processes import Worker, machine_busy_seconds, tree_cpu_seconds
 
 
 def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> dict:
@@ -34,9 +35,14 @@ def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> d
         worker.start()
         try:
             probe.call("wait_processed", count=1, tenants=TENANTS, timeout=60, poll=0.05)
+            watched = {"run_worker": worker.pid}
+            if backend == "pubsub" and workspace.emulators is not None:
+                watched |= workspace.emulators.pids()
+            cpu = CpuWindow(watched)
             done = probe.call(
                 "wait_processed", count=count, tenants=TENANTS, timeout=plan.drain_cap_seconds, poll=1.0
             )
+            cpu_cores = cpu.cores()
             peak_rss = worker.peak_rss_mb()
             exited = None if worker.running() else worker.log_tail(5)
         finally:
@@ -56,7 +62,37 @@ def drain(workspace: Workspace, backend: str, concurrency: int, plan: Plan) -> d
         "logs_per_second": round(steady / seconds, 1) if seconds > 0 else None,
         "wall_seconds": round(done["done_at"] - started, 2),
         "worker_peak_rss_mb": peak_rss,
+        "cpu_cores": cpu_cores,
+        "machine_cores": os.cpu_count(),
     }
+
+
+MACHINE = "whole machine"
+
+
+class CpuWindow:
+    """Cores each watched process, and the whole machine, kept busy from now until ``cores()``.
+
+    On the emulators the worker shares the machine with two Java servers: this is
+    the measurement that says which of them takes the cores. The window ends when
+    the probe sees the drain done (it polls once a second), so the figures are
+    averages over slightly more than the drain itself.
+    """
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = pids
+        self.started = time.monotonic()
+        self.before = self._snapshot()
+
+    def _snapshot(self) -> dict[str, float]:
+        return {name: tree_cpu_seconds(pid) for name, pid in self.pids.items()} | {
+            MACHINE: machine_busy_seconds()
+        }
+
+    def cores(self) -> dict[str, float]:
+        after = self._snapshot()
+        seconds = max(time.monotonic() - self.started, 1e-9)
+        return {name: round((after[name] - self.before[name]) / seconds, 2) for name in after}
 
 
 def raw_pull(workspace: Workspace, plan: Plan) -> dict:
@@ -74,8 +110,13 @@ def store_write_rate(workspace: Workspace, plan: Plan) -> list[dict]:
     """The Firestore emulator's own ceiling for the worker's writes: ``save_results`` alone."""
     env = workspace.phase_env("pubsub", "store-write")
     count = min(plan.raw_pull_logs, 5000)
+    watched = workspace.emulators.pids() if workspace.emulators is not None else {}
+    shapes = []
     with Probe(env, workspace.log("probe-store-write")) as probe:
-        return [
-            probe.call("store_write_rate", count=count, batch=batch, threads=threads, call_timeout=600)
-            for batch, threads in STORE_WRITE_SHAPES
-        ]
+        for batch, threads in STORE_WRITE_SHAPES:
+            cpu = CpuWindow(watched)
+            shape = probe.call(
+                "store_write_rate", count=count, batch=batch, threads=threads, call_timeout=600
+            )
+            shapes.append(shape | {"cpu_cores": cpu.cores()})
+    return shapes

@@ -5,6 +5,8 @@ from bench.report import (
     MIDDLEWARE,
     NO_MIDDLEWARE,
     ceiling_ratio,
+    cores_note,
+    cpu_lines,
     evaluate,
     render,
 )
@@ -159,3 +161,29 @@ def test_the_batches_sections_rows_are_held_to_the_durable_batch_ceiling_of_the_
     assert checks[f"{fast}: errors and 503s"]["met"] is True
     assert not any("not measured" in what for what in checks)
     assert not any("pubsub @8: share" in what for what in checks)
+
+
+def test_each_drain_says_how_many_cores_the_worker_each_emulator_and_the_machine_kept_busy():
+    drains = {
+        "embedded": [{"concurrency": 16, "logs_per_second": 2100.0}],  # a run from before the CPU figures
+        "pubsub": [
+            {
+                "concurrency": 16,
+                "logs_per_second": 400.0,
+                "cpu_cores": {"run_worker": 0.61, "Firestore emulator": 0.9, "whole machine": 1.93},
+                "machine_cores": 2,
+            }
+        ],
+    }
+
+    assert cpu_lines(drains) == [
+        "   CPU cores busy, pubsub concurrency 16 (of 2): run_worker 0.61, Firestore emulator 0.90, "
+        "whole machine 1.93"
+    ]
+
+
+def test_the_store_write_rate_says_how_busy_the_firestore_emulator_was_when_it_was_measured():
+    assert cores_note({"Firestore emulator": 0.974, "whole machine": 1.5}, "Firestore emulator") == (
+        ", Firestore emulator 0.97 cores"
+    )
+    assert cores_note(None, "Firestore emulator") == ""  # a run from before the CPU figures
