@@ -6,6 +6,7 @@ so anything that could address another path, or that Firestore reserves, is refu
 
 import os
 import re
+import time
 
 IDENTIFIER_MAX_LENGTH = 128
 _IDENTIFIER_RE = re.compile(r"[A-Za-z0-9._:-]{1,128}")
@@ -46,6 +47,28 @@ def random_uuid4s(count: int) -> list[str]:
         f"{digits[start : start + 8]}-{digits[start + 8 : start + 12]}-4{digits[start + 13 : start + 16]}-"
         f"{variant[digits[start + 16]]}{digits[start + 17 : start + 20]}-{digits[start + 20 : start + 32]}"
         for start in range(0, 32 * count, 32)
+    ]
+
+
+def time_ordered_uuids(count: int) -> list[str]:
+    """``count`` UUIDs of version 7 (RFC 9562) in canonical text form: the Unix time in milliseconds, then random bits.
+
+    For ids a database keeps a unique index on: ids made one after another sort
+    together, so a batch's rows go to the end of the index instead of each to a
+    random page of it (on SQLite in WAL mode every page a commit touches is
+    written out again: for the queue's 500-row batches, random ids made the
+    insert cost about twice as much). Each id still has 74 random bits. Not for
+    ids that must not tell when they were made, nor for Firestore document ids,
+    which must not increase (a rising key range is one hot tablet there).
+    """
+    millis = f"{time.time_ns() // 1_000_000:012x}"
+    head = f"{millis[:8]}-{millis[8:12]}-7"
+    digits = os.urandom(10 * count).hex()
+    variant = _VARIANT_DIGIT
+    return [
+        f"{head}{digits[start : start + 3]}-{variant[digits[start + 3]]}{digits[start + 4 : start + 7]}-"
+        f"{digits[start + 7 : start + 19]}"
+        for start in range(0, 20 * count, 20)
     ]
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
 
-from core.identifiers import identifier_error, is_valid_identifier, random_uuid4s
+from core.identifiers import identifier_error, is_valid_identifier, random_uuid4s, time_ordered_uuids
 
 
 @pytest.mark.parametrize("value", ["acme", "log-1", "a.b:c_d", "x" * 128])
@@ -43,3 +44,42 @@ def test_random_uuid4s_are_the_uuids_of_their_random_bytes(monkeypatch):
         str(uuid.UUID(bytes=randomness[start : start + 16], version=4)) for start in range(0, 320, 16)
     ]
     assert random_uuid4s(20) == expected
+
+
+def test_time_ordered_uuids_are_canonical_version_7_uuids_of_the_current_millisecond():
+    before = time.time_ns() // 1_000_000
+    generated = time_ordered_uuids(2000)
+    after = time.time_ns() // 1_000_000
+    assert len(generated) == len(set(generated)) == 2000
+    for text in generated:
+        parsed = uuid.UUID(text)
+        assert str(parsed) == text
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+        assert before <= parsed.int >> 80 <= after  # unix_ts_ms, the top 48 bits
+        assert is_valid_identifier(text)
+
+
+def test_time_ordered_uuids_made_later_sort_after_earlier_ones():
+    earlier = time_ordered_uuids(50)
+    time.sleep(0.002)
+    later = time_ordered_uuids(50)
+    assert max(earlier) < min(later)
+    assert max(uuid.UUID(text).bytes for text in earlier) < min(uuid.UUID(text).bytes for text in later)
+
+
+def test_time_ordered_uuids_lay_out_the_time_and_random_bits_as_rfc_9562_says(monkeypatch):
+    randomness = bytes(range(7, 247))
+    millis = 0x0192_3456_789A
+    monkeypatch.setattr("core.identifiers.os.urandom", lambda size: randomness[:size])
+    monkeypatch.setattr("core.identifiers.time.time_ns", lambda: millis * 1_000_000 + 999_999)
+    expected = []
+    for start in range(0, 30, 10):
+        random_bits = int.from_bytes(randomness[start : start + 10])  # 20 hex digits, 19 of them used
+        rand_a = random_bits >> 68  # digits 0-2
+        variant_digit = 0b1000 | (random_bits >> 64) & 0b11  # digit 3, its top two bits set to 10
+        rand_b = (random_bits >> 4) & ((1 << 60) - 1)  # digits 4-18
+        value = millis << 80 | 7 << 76 | rand_a << 64 | variant_digit << 60 | rand_b
+        expected.append(value)
+    assert [uuid.UUID(text).int for text in time_ordered_uuids(3)] == expected
+    assert time_ordered_uuids(0) == []

@@ -39,7 +39,7 @@ from django.db.models import Count, Min
 from django.utils import timezone
 
 from core.envelope import LogEnvelope
-from core.identifiers import random_uuid4s
+from core.identifiers import time_ordered_uuids
 from dataproc_site.coalescing import Coalescer
 from dataproc_site.observability import metrics
 from dataproc_site.transactions import write_transaction
@@ -404,13 +404,14 @@ def _new_rows(envelopes: Iterable[LogEnvelope], now: datetime) -> list[tuple]:
 
     Values are adapted for the database as the ORM would: the time once per call,
     the message id as a native UUID where the database has the type (PostgreSQL),
-    else as its 32 hex digits (SQLite, Django's UUIDField form).
+    else as its 32 hex digits (SQLite, Django's UUIDField form). Message ids are
+    time-ordered (UUID version 7), so the unique index on them grows at its end.
     """
     envelopes = list(envelopes)
     at = connection.ops.adapt_datetimefield_value(now)
     native_uuid = connection.features.has_native_uuid_field
     rows = []
-    for envelope, message_id in zip(envelopes, random_uuid4s(len(envelopes)), strict=True):
+    for envelope, message_id in zip(envelopes, time_ordered_uuids(len(envelopes)), strict=True):
         rows.append(
             (
                 message_id,

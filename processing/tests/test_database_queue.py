@@ -2,6 +2,8 @@
 
 import sqlite3
 import threading
+import time
+import uuid
 from contextlib import contextmanager
 from datetime import timedelta
 from unittest import mock
@@ -55,6 +57,23 @@ def test_publish_many_commits_every_row_in_one_go():
 
     assert in_other_thread(QueueMessage.objects.count) == 1200
     assert len(set(message_ids)) == 1200
+
+
+def test_message_ids_are_time_ordered_so_their_unique_index_grows_at_its_end():
+    queue = DatabaseQueue()
+    first = queue.publish(make_envelope())
+    time.sleep(0.002)
+    batch = queue.publish_many([make_envelope() for _ in range(50)])
+    time.sleep(0.002)
+    last = queue.publish(make_envelope())
+
+    stored = [
+        str(value) for value in QueueMessage.objects.order_by("id").values_list("message_id", flat=True)
+    ]
+
+    assert stored == [first, *batch, last]
+    assert {uuid.UUID(message_id).version for message_id in stored} == {7}
+    assert first < min(batch) and max(batch) < last
 
 
 def test_a_failed_batch_publish_queues_nothing():
